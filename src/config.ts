@@ -1,0 +1,80 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const seconds = (max: number) => z.coerce.number().int().min(1).max(max);
+
+/** Every environment variable the gateway reads. README "Configuration" lists the same set. */
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().min(1).optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^(postgres(ql)?:\/\/|pglite:)/, 'must start with postgres://, postgresql:// or pglite:')
+    .optional(),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
+  MIGRATE_ON_START: bool.optional(),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PUBLIC_BASE_URL: z.url().optional(),
+  JWT_PRIVATE_KEY: z.string().includes('PRIVATE KEY', { message: 'must be a PKCS#8 PEM Ed25519 private key' }).optional(),
+  SERVER_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  ACCESS_TOKEN_TTL_SECONDS: seconds(3600).default(900),
+  REFRESH_TOKEN_TTL_SECONDS: seconds(90 * 86400).default(30 * 86400),
+  HARBOR_TOKEN_TTL_SECONDS: seconds(3600).default(300),
+  AGENT_TOKEN_TTL_SECONDS: seconds(3600).default(900),
+  ALLOW_SIGNUP: bool.default(false),
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional(),
+  MAIL_FROM: z.string().min(3).default('Paybond Gateway <no-reply@localhost>'),
+  TRUST_PROXY: bool.default(false),
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
+  GRAPHIQL: bool.default(true),
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config extends Env {
+  dataDir: string;
+  database: { kind: 'pglite'; dir: string | undefined } | { kind: 'postgres'; url: string };
+  migrateOnStart: boolean;
+  isProduction: boolean;
+}
+
+export class ConfigError extends Error {}
+
+/** Parse and validate the environment. Throws ConfigError with one line naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') input[key] = value;
+  }
+  const parsed = envSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0]);
+    const shown = name.includes('KEY') || name.includes('SECRET') || name.includes('URL') ? '<hidden>' : JSON.stringify(input[name]);
+    throw new ConfigError(`Invalid configuration: ${name} ${issue.message} (got ${shown})`);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.DATA_DIR);
+  let database: Config['database'];
+  if (!e.DATABASE_URL) database = { kind: 'pglite', dir: path.join(dataDir, 'pglite') };
+  else if (e.DATABASE_URL.startsWith('pglite:')) {
+    const rest = e.DATABASE_URL.slice('pglite:'.length);
+    database = { kind: 'pglite', dir: rest === 'memory' || rest === '' ? undefined : path.resolve(rest) };
+  } else database = { kind: 'postgres', url: e.DATABASE_URL };
+  return {
+    ...e,
+    dataDir,
+    database,
+    // Embedded mode owns its database, so it migrates itself; a shared server opts in.
+    migrateOnStart: e.MIGRATE_ON_START ?? database.kind === 'pglite',
+    isProduction: e.NODE_ENV === 'production',
+  };
+}

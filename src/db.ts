@@ -1,0 +1,91 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Config } from './config.ts';
+import { PrismaClient } from './generated/prisma/client.ts';
+import { openPglite, openPostgres, type AdapterHandle } from './db/adapters.ts';
+import { applyMigrations, pendingMigrations } from './db/migrate.ts';
+import type { Logger } from './logger.ts';
+
+export class StartupError extends Error {}
+
+/**
+ * PGlite is one process per data directory. A lock file holding our pid makes a second process
+ * (a second server, or `npm run bootstrap` while the server runs) stop with a clear message.
+ */
+export function lockDataDir(dir: string): () => void {
+  fs.mkdirSync(dir, { recursive: true });
+  const lock = path.join(dir, 'paybond.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      return () => fs.rmSync(lock, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number(fs.readFileSync(lock, 'utf8'));
+      if (holder && holder !== process.pid && isAlive(holder)) {
+        throw new StartupError(
+          `The embedded database in ${dir} is in use by process ${holder} (a running gateway?). ` +
+            'Stop it first, or point DATABASE_URL at PostgreSQL to run several processes.',
+        );
+      }
+      fs.rmSync(lock, { force: true }); // stale: its process is gone
+    }
+  }
+  throw new StartupError(`Could not lock ${dir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export interface Database {
+  db: PrismaClient;
+  handle: AdapterHandle;
+  close(): Promise<void>;
+}
+
+/** Open the configured database, apply or check migrations, and return a Prisma client on it. */
+export async function openDatabase(config: Config, log: Logger): Promise<Database> {
+  let unlock = () => {};
+  let handle: AdapterHandle;
+  if (config.database.kind === 'pglite') {
+    if (config.database.dir) unlock = lockDataDir(path.dirname(config.database.dir));
+    try {
+      handle = await openPglite(config.database.dir);
+    } catch (error) {
+      unlock();
+      throw error;
+    }
+  } else {
+    handle = openPostgres(config.database.url, config.DATABASE_POOL_SIZE);
+  }
+  const db = new PrismaClient({ adapter: handle.factory });
+  const close = async () => {
+    await db.$disconnect().catch(() => undefined);
+    await handle.close().catch(() => undefined);
+    unlock();
+  };
+  try {
+    if (config.migrateOnStart) {
+      const applied = await applyMigrations(handle.factory);
+      if (applied.length) log.info({ migrations: applied }, 'database migrated');
+    } else {
+      const pending = await pendingMigrations((sql) => db.$queryRawUnsafe(sql));
+      if (pending.length) {
+        throw new StartupError(
+          `The database has ${pending.length} pending migration(s) (${pending.join(', ')}). ` +
+            'Run `npm run db:migrate` or start with MIGRATE_ON_START=true.',
+        );
+      }
+    }
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { db, handle, close };
+}
