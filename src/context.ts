@@ -1,0 +1,57 @@
+import type { Clock } from './clock.ts';
+import type { Config } from './config.ts';
+import type { PrismaClient } from './generated/prisma/client.ts';
+import type { Logger } from './logger.ts';
+import type { ServerKeys } from './secrets.ts';
+import type { Mailer } from './mail.ts';
+import type { KeyValueStore } from './stores.ts';
+
+export type Environment = 'live' | 'sandbox';
+export type PrincipalKind = 'user' | 'api_key' | 'harbor' | 'pat' | 'agent';
+
+/** Who is calling, derived only from the credential (never from headers or bodies). */
+export interface Principal {
+  kind: PrincipalKind;
+  /** Stable id of the acting subject: user id, API key id, PAT id or agent session id. */
+  subjectId: string;
+  tenantId: string;
+  organizationId: string;
+  environment: Environment;
+  roles: string[];
+  entitlements: string[];
+  scopes: string[];
+  authMethod: string;
+  userId?: string;
+  sessionId?: string;
+  apiKeyId?: string;
+  expiresAt?: Date;
+}
+
+/** Process-wide dependencies, built once by createRuntime(). */
+export interface Runtime {
+  config: Config;
+  db: PrismaClient;
+  dbKind: 'pglite' | 'postgres';
+  clock: Clock;
+  keys: ServerKeys;
+  log: Logger;
+  mailer: Mailer;
+  /** Shared short-lived state (replay nonces, rate-limit counters): memory or Redis. */
+  store: KeyValueStore;
+  /** Dependency checks for /readyz: name → 'ok' | what is wrong. */
+  readiness(): Promise<Record<string, string>>;
+  close(): Promise<void>;
+}
+
+/** Per-request context handed to resolvers and domain services. */
+export interface RequestContext {
+  runtime: Runtime;
+  request: Request;
+  requestId: string;
+  principal: Principal | null;
+  /** Client address, as a hash-ready string; never stored raw. */
+  clientIp: string;
+}
+
+/** What a domain service needs: dependencies plus who is acting. */
+export type ServiceContext = Pick<RequestContext, 'runtime' | 'principal' | 'requestId'>;
