@@ -1,0 +1,163 @@
+import type { ExecutionResult, GraphQLError } from 'graphql';
+import type { Plugin as YogaPlugin, YogaServer } from 'graphql-yoga';
+import { z } from 'zod';
+import type { Runtime } from '../src/context.ts';
+import { errorStatus, restCode } from '../src/errors.ts';
+import { JSON_TYPE } from '../src/plugins/http.ts';
+import { requestState } from '../src/plugins/request-state.ts';
+import { errorResponse, jsonResponse } from './envelope.ts';
+import type { OperationRoute, RestInput, RestRoute } from './route.ts';
+
+interface CompiledRoute {
+  route: RestRoute;
+  pattern: RegExp;
+  names: string[];
+}
+
+function compile(route: RestRoute): CompiledRoute {
+  const names: string[] = [];
+  const source = route.path
+    .split(/(\{[a-z_]+\})/)
+    .map((part) => {
+      const name = /^\{([a-z_]+)\}$/.exec(part)?.[1];
+      if (name) {
+        names.push(name);
+        return '([^/]+)';
+      }
+      return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    })
+    .join('');
+  return { route, pattern: new RegExp(`^${source}/?$`), names };
+}
+
+const issuesOf = (error: z.ZodError) => error.issues.map((i) => ({ field: i.path.join('.'), message: i.message }));
+
+/** Parse and validate body and query of a REST call; a Response means "answer with this". */
+function readInput(route: RestRoute, request: Request, url: URL, params: Record<string, string>, requestId: string): RestInput | Response {
+  let body: Record<string, unknown> = {};
+  const raw = requestState(request).rawBody;
+  if (raw && raw.byteLength > 0) {
+    if (!JSON_TYPE.test(request.headers.get('content-type') ?? '')) {
+      return errorResponse('unsupported_media_type', 'Send JSON with content-type: application/json', requestId);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(Buffer.from(raw).toString('utf8'));
+    } catch {
+      return errorResponse('invalid_json', 'The request body is not valid JSON', requestId);
+    }
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      return errorResponse('invalid_json', 'The request body must be a JSON object', requestId);
+    }
+    body = parsed as Record<string, unknown>;
+  }
+  if (route.body) {
+    const checked = route.body.safeParse(body);
+    if (!checked.success) {
+      return errorResponse('invalid_request', summarize(checked.error), requestId, { details: { issues: issuesOf(checked.error) } });
+    }
+  }
+  if (route.query) {
+    const checked = route.query.safeParse(Object.fromEntries(url.searchParams));
+    if (!checked.success) {
+      return errorResponse('invalid_request', summarize(checked.error), requestId, { details: { issues: issuesOf(checked.error) } });
+    }
+  }
+  return { params, query: url.searchParams, body, headers: request.headers };
+}
+
+const summarize = (error: z.ZodError) =>
+  error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+
+/** The first GraphQL error as a REST error response. */
+function graphqlErrorResponse(error: GraphQLError, requestId: string, executed: boolean): Response {
+  const ext = error.extensions as { code?: string; http?: { status?: number; headers?: Record<string, string> }; details?: unknown };
+  // No code: a variable that GraphQL could not coerce (bad input) or, once executing, a bug.
+  const code = ext.code ? restCode(ext.code) : executed ? 'internal_error' : 'invalid_request';
+  const status = ext.http?.status ?? (errorStatus as Record<string, number>)[code] ?? 500;
+  return errorResponse(code, error.message, requestId, { status, details: ext.details, headers: ext.http?.headers });
+}
+
+function rootFieldOf(route: OperationRoute): string {
+  const match = /\{\s*(?:[A-Za-z_]\w*\s*:\s*)?([A-Za-z_]\w*)/.exec(route.operation);
+  if (!match) throw new Error(`route ${route.method} ${route.path}: no root field in operation`);
+  return match[1]!;
+}
+
+/**
+ * The REST compat router: a Yoga plugin that answers every documented path. Operation routes run
+ * their GraphQL document through Yoga's own parameter handling (same Envelop chain: credentials,
+ * tenant check, signatures, rate limits, armor, masking) and shape the result; handler routes
+ * answer directly. Anything else (outside /graphql) is a 404 or 405 envelope.
+ */
+export function useRestRouter(routes: RestRoute[], runtime: Runtime, graphqlPath = '/graphql'): YogaPlugin {
+  const compiled = routes.map(compile);
+  const roots = new Map(routes.filter((r): r is OperationRoute => r.kind === 'operation').map((r) => [r, rootFieldOf(r)]));
+  let yoga: YogaServer<Record<string, unknown>, Record<string, unknown>>;
+
+  async function run(route: OperationRoute, input: RestInput, request: Request, serverContext: Record<string, unknown>, requestId: string) {
+    const field = roots.get(route)!;
+    const result = (await yoga.getResultForParams(
+      { params: { query: route.operation, variables: route.variables(input) }, request },
+      serverContext,
+    )) as ExecutionResult<Record<string, Record<string, unknown> | null>>;
+    const payload = result.data?.[field];
+    if (!payload) {
+      const error = result.errors?.[0];
+      return error
+        ? graphqlErrorResponse(error, requestId, result.data !== undefined)
+        : errorResponse('internal_error', 'Empty result', requestId);
+    }
+    const userErrors = payload.userErrors as Array<{ code: string; message: string; field: string[] | null }> | undefined;
+    if (userErrors?.length) {
+      const first = userErrors[0]!;
+      const code = restCode(first.code);
+      return errorResponse(code, first.message, requestId, {
+        details: first.field ? { field: first.field.join('.') } : undefined,
+      });
+    }
+    const rest = Array.isArray(payload) ? payload : Object.fromEntries(Object.entries(payload).filter(([k]) => k !== 'userErrors'));
+    const body = route.result ? route.result(rest, input) : rest;
+    const status = typeof route.status === 'function' ? route.status(rest) : (route.status ?? 200);
+    return jsonResponse(body, status);
+  }
+
+  return {
+    onYogaInit({ yoga: instance }) {
+      yoga = instance as never;
+    },
+    async onRequest({ request, url, endResponse, serverContext }) {
+      if (url.pathname === graphqlPath) return;
+      const state = requestState(request);
+      try {
+        let allowed: string[] = [];
+        for (const entry of compiled) {
+          const match = entry.pattern.exec(url.pathname);
+          if (!match) continue;
+          if (entry.route.method !== request.method && !(entry.route.method === 'GET' && request.method === 'HEAD')) {
+            allowed.push(entry.route.method);
+            continue;
+          }
+          const params = Object.fromEntries(entry.names.map((n, i) => [n, decodeURIComponent(match[i + 1]!)]));
+          const input = readInput(entry.route, request, url, params, state.requestId);
+          if (input instanceof Response) return endResponse(input);
+          const response =
+            entry.route.kind === 'handler'
+              ? await entry.route.handle(input, { runtime, requestId: state.requestId, request })
+              : await run(entry.route, input, request, serverContext as Record<string, unknown>, state.requestId);
+          return endResponse(response);
+        }
+        allowed = [...new Set(allowed)];
+        if (allowed.length) {
+          return endResponse(
+            errorResponse('method_not_allowed', `${request.method} is not allowed here`, state.requestId, { headers: { allow: allowed.join(', ') } }),
+          );
+        }
+        endResponse(errorResponse('route_not_found', `No route for ${request.method} ${url.pathname}`, state.requestId));
+      } catch (error) {
+        runtime.log.error({ err: error, request_id: state.requestId }, 'REST route failed');
+        endResponse(errorResponse('internal_error', 'Internal server error', state.requestId));
+      }
+    },
+  };
+}

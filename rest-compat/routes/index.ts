@@ -1,0 +1,7 @@
+import type { RestRoute } from '../route.ts';
+import { identityRoutes } from './identity.ts';
+import { systemRoutes } from './system.ts';
+
+/** The route table: every REST path the gateway answers. OpenAPI and security tests read it. */
+export const routes: RestRoute[] = [];
+routes.push(...systemRoutes(() => routes), ...identityRoutes);

@@ -1,0 +1,8 @@
+/** npm run schema:print — rewrite schema.graphql from the Pothos schema. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { printedSchema } from '../src/schema/index.ts';
+
+const target = path.resolve(import.meta.dirname, '../schema.graphql');
+fs.writeFileSync(target, printedSchema());
+console.log(`wrote ${path.relative(process.cwd(), target)}`);

@@ -1,0 +1,113 @@
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
+import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
+import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
+import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
+import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
+import { GraphQLError } from 'graphql';
+import { systemClock, type Clock } from './clock.ts';
+import type { Config } from './config.ts';
+import type { RequestContext, Runtime } from './context.ts';
+import { openDatabase, type Database } from './db.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { outboxMailer, smtpMailer, type Mailer } from './mail.ts';
+import { loadServerKeys } from './secrets.ts';
+import { MemoryStore, RedisStore, type KeyValueStore } from './stores.ts';
+import { schema } from './schema/index.ts';
+import { useHttp } from './plugins/http.ts';
+import { useCredentials } from './plugins/credentials.ts';
+import { createMaskError } from './plugins/errors.ts';
+import { useRestRouter } from '../rest-compat/router.ts';
+import { routes } from '../rest-compat/routes/index.ts';
+
+export interface RuntimeOverrides {
+  clock?: Clock;
+  mailer?: Mailer;
+  log?: Logger;
+  /** An already-open database (tests hand in a cloned PGlite). */
+  database?: Database;
+  store?: KeyValueStore;
+}
+
+/** Build the process-wide dependencies: config → logger, keys, database, store, mailer. */
+export async function createRuntime(config: Config, overrides: RuntimeOverrides = {}): Promise<Runtime> {
+  const log = overrides.log ?? createLogger(config.LOG_LEVEL);
+  const clock = overrides.clock ?? systemClock;
+  const keys = await loadServerKeys(config);
+  const database = overrides.database ?? (await openDatabase(config, log));
+  const store = overrides.store ?? (config.REDIS_URL ? new RedisStore(config.REDIS_URL, clock) : new MemoryStore(clock));
+  const mailer = overrides.mailer ?? (config.SMTP_URL ? await smtpMailer(config.SMTP_URL, config.MAIL_FROM) : outboxMailer(config.dataDir, log));
+  return {
+    config,
+    db: database.db,
+    dbKind: database.handle.kind,
+    clock,
+    keys,
+    log,
+    mailer,
+    store,
+    async readiness() {
+      const checks: Record<string, string> = {};
+      try {
+        await database.db.$queryRawUnsafe('SELECT 1');
+        checks.database = 'ok';
+      } catch {
+        checks.database = 'unreachable';
+      }
+      if (store instanceof RedisStore) {
+        checks.redis = await store.ping().then(
+          () => 'ok',
+          () => 'unreachable',
+        );
+      }
+      return checks;
+    },
+    async close() {
+      await store.close().catch(() => undefined);
+      await database.close();
+    },
+  };
+}
+
+export type GatewayApp = YogaServerInstance<Record<string, unknown>, RequestContext>;
+
+/**
+ * The gateway: one Yoga server. Plugin order is the pipeline order:
+ * request state/body → REST router → credentials + tenant check → armor → execute.
+ */
+export function createApp(runtime: Runtime): GatewayApp {
+  const { config, log } = runtime;
+  const development = config.NODE_ENV === 'development';
+  return createYoga<Record<string, unknown>, RequestContext>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    graphiql: config.GRAPHIQL ? { title: 'Paybond Gateway' } : false,
+    landingPage: false,
+    // Yoga answers any URL ending in this path; keep it out of the way of real routes.
+    healthCheckEndpoint: '/__yoga/health',
+    multipart: false,
+    batching: false,
+    maskedErrors: { maskError: createMaskError(log) },
+    logging: {
+      debug: (...args) => log.debug(args.map(String).join(' ')),
+      info: (...args) => log.info(args.map(String).join(' ')),
+      warn: (...args) => log.warn(args.map(String).join(' ')),
+      error: (...args) => log.error(args.map(String).join(' ')),
+    },
+    plugins: [
+      useHttp(config, log),
+      useRestRouter(routes, runtime),
+      useCredentials(runtime),
+      maxDepthPlugin({ n: 12, flattenFragments: true, propagateOnRejection: true, onReject: [armorReject] }),
+      maxAliasesPlugin({ n: 20, propagateOnRejection: true, onReject: [armorReject] }),
+      maxTokensPlugin({ n: 2000, propagateOnRejection: true, onReject: [armorReject] }),
+      costLimitPlugin({ maxCost: 5000, propagateOnRejection: true, onReject: [armorReject] }),
+      ...(development ? [] : [blockFieldSuggestionsPlugin()]),
+    ],
+  });
+}
+
+/** Armor rejections get our error code (they are 400s: the query is refused as written). */
+function armorReject(_ctx: unknown, error: GraphQLError) {
+  Object.assign(error.extensions, { code: 'QUERY_TOO_COMPLEX', http: { status: 400 } });
+}

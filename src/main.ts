@@ -1,0 +1,48 @@
+import { createServer } from 'node:http';
+import { ConfigError, loadConfig } from './config.ts';
+import { StartupError } from './db.ts';
+import { createApp, createRuntime } from './app.ts';
+
+/** The only file that listens on a port. */
+async function main() {
+  const config = loadConfig();
+  const runtime = await createRuntime(config);
+  const app = createApp(runtime);
+  const server = createServer(app);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, config.HOST, resolve);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.PORT;
+  runtime.log.info({ port, database: runtime.dbKind, redis: Boolean(config.REDIS_URL) }, `Paybond Gateway listening on http://localhost:${port}`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    runtime.log.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
+    const forced = setTimeout(() => {
+      runtime.log.warn('grace period over; closing remaining connections');
+      server.closeAllConnections();
+    }, config.SHUTDOWN_GRACE_MS);
+    forced.unref();
+    server.closeIdleConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await runtime.close();
+    runtime.log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError || error instanceof StartupError) {
+    process.stderr.write(`${error.message}\n`);
+  } else {
+    process.stderr.write(`Paybond Gateway failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,25 @@
+import type { Plugin } from '@envelop/core';
+import type { RequestContext, Runtime } from '../context.ts';
+import { DomainError } from '../errors.ts';
+import { authenticate } from '../domain/identity/authenticate.ts';
+import { requestState } from './request-state.ts';
+
+/**
+ * Credentials → principal, then the tenant-header rule: an `x-tenant-id` that differs from the
+ * credential's tenant is refused with 401 before any resolver runs. Tenant and environment come
+ * only from the credential.
+ */
+export function useCredentials(runtime: Runtime): Plugin<RequestContext> {
+  return {
+    async onContextBuilding({ context, extendContext }) {
+      const request = (context as { request: Request }).request;
+      const state = requestState(request);
+      const principal = await authenticate(runtime, request.headers.get('authorization'));
+      const tenantHeader = request.headers.get('x-tenant-id');
+      if (principal && tenantHeader !== null && tenantHeader !== principal.tenantId) {
+        throw new DomainError('tenant_mismatch', 'x-tenant-id does not match the tenant of the credential');
+      }
+      extendContext({ runtime, requestId: state.requestId, principal, clientIp: state.clientIp });
+    },
+  };
+}

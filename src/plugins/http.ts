@@ -1,0 +1,94 @@
+import { GraphQLError } from 'graphql';
+import type { Plugin as YogaPlugin } from 'graphql-yoga';
+import type { Config } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import { errorResponse } from '../../rest-compat/envelope.ts';
+import { initRequestState, maybeRequestState } from './request-state.ts';
+
+export const JSON_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+async function readBody(request: Request, limit: number): Promise<Uint8Array | null> {
+  const declared = Number(request.headers.get('content-length') ?? 0);
+  if (declared > limit) return null;
+  if (!request.body) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => undefined);
+      return null;
+    }
+    chunks.push(value);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+function clientIpOf(serverContext: unknown, request: Request, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = request.headers.get('x-forwarded-for')?.split(',')[0]?.trim();
+    if (forwarded) return forwarded;
+  }
+  const req = (serverContext as { req?: { socket?: { remoteAddress?: string } } } | undefined)?.req;
+  return req?.socket?.remoteAddress ?? 'local';
+}
+
+/**
+ * First and last stage of every request: request id, client address, the raw body (read once,
+ * with a size limit), JSON parsing for /graphql from those bytes, and response headers + access log.
+ * Hooks here never throw: failures answer with the JSON error envelope.
+ */
+export function useHttp(config: Config, log: Logger): YogaPlugin {
+  return {
+    async onRequest({ request, serverContext, endResponse }) {
+      const state = initRequestState(request, clientIpOf(serverContext, request, config.TRUST_PROXY));
+      if (!BODY_METHODS.has(request.method)) return;
+      try {
+        const body = await readBody(request, config.MAX_BODY_BYTES);
+        if (body === null) {
+          endResponse(errorResponse('payload_too_large', `Request body exceeds ${config.MAX_BODY_BYTES} bytes`, state.requestId));
+          return;
+        }
+        state.rawBody = body;
+      } catch {
+        endResponse(errorResponse('invalid_request', 'The request body could not be read', state.requestId));
+      }
+    },
+    onRequestParse({ request, setRequestParser }) {
+      if (request.method !== 'POST') return;
+      setRequestParser(async () => {
+        const state = maybeRequestState(request);
+        const type = request.headers.get('content-type') ?? '';
+        if (!JSON_TYPE.test(type)) {
+          throw new GraphQLError('POST /graphql needs content-type: application/json', {
+            extensions: { code: 'UNSUPPORTED_MEDIA_TYPE', http: { status: 415 } },
+          });
+        }
+        try {
+          const params = JSON.parse(Buffer.from(state?.rawBody ?? new Uint8Array()).toString('utf8')) as unknown;
+          if (params && typeof params === 'object') return params as never;
+        } catch {
+          // fall through
+        }
+        throw new GraphQLError('The request body is not a JSON object', { extensions: { code: 'INVALID_JSON', http: { status: 400 } } });
+      });
+    },
+    onResponse({ request, response }) {
+      const state = maybeRequestState(request);
+      if (!state) return;
+      response.headers.set('x-request-id', state.requestId);
+      state.responseHeaders.forEach((value, key) => {
+        if (!response.headers.has(key)) response.headers.set(key, value);
+      });
+      const url = new URL(request.url);
+      log.info(
+        { request_id: state.requestId, method: request.method, path: url.pathname, status: response.status, ms: Math.round(performance.now() - state.startedAt) },
+        'request',
+      );
+    },
+  };
+}

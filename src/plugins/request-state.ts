@@ -1,0 +1,37 @@
+import { randomBytes } from 'node:crypto';
+
+/** Per-request state shared by the plugins, keyed by the Request object (no globals). */
+export interface RequestState {
+  requestId: string;
+  startedAt: number;
+  /** The raw body, read exactly once before any parsing (signatures hash these bytes). */
+  rawBody: Uint8Array | undefined;
+  clientIp: string;
+  /** Headers a plugin or resolver wants on the response (rate limits, idempotency…). */
+  responseHeaders: Headers;
+}
+
+const states = new WeakMap<Request, RequestState>();
+
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
+export function initRequestState(request: Request, clientIp: string): RequestState {
+  const incoming = request.headers.get('x-request-id');
+  const state: RequestState = {
+    requestId: incoming && SANE_REQUEST_ID.test(incoming) ? incoming : `req_${randomBytes(12).toString('base64url')}`,
+    startedAt: performance.now(),
+    rawBody: undefined,
+    clientIp,
+    responseHeaders: new Headers(),
+  };
+  states.set(request, state);
+  return state;
+}
+
+export function requestState(request: Request): RequestState {
+  const state = states.get(request);
+  if (!state) throw new Error('request state missing: the request-state plugin must run first');
+  return state;
+}
+
+export const maybeRequestState = (request: Request): RequestState | undefined => states.get(request);

@@ -1,0 +1,9 @@
+import { lexicographicSortSchema, printSchema } from 'graphql';
+import { builder } from '../builder.ts';
+import './common.ts';
+import './identity.ts';
+
+export const schema = builder.toSchema();
+
+/** The committed `schema.graphql`: sorted so diffs show real changes only. */
+export const printedSchema = () => `${printSchema(lexicographicSortSchema(schema))}\n`;
