@@ -1,0 +1,120 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect, inject } from 'vitest';
+import { PrismaClient } from '../../src/generated/prisma/client.ts';
+import { openPglite, openPostgres } from '../../src/db/adapters.ts';
+import { createApp, createRuntime, type GatewayApp } from '../../src/app.ts';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { ManualClock, systemClock, type Clock } from '../../src/clock.ts';
+import { MemoryMailer } from '../../src/mail.ts';
+import type { Runtime } from '../../src/context.ts';
+import type { Database } from '../../src/db.ts';
+import { createLogger } from '../../src/logger.ts';
+import type { KeyValueStore } from '../../src/stores.ts';
+
+export interface TestGateway {
+  app: GatewayApp;
+  runtime: Runtime;
+  mailer: MemoryMailer;
+  clock: Clock;
+  close(): Promise<void>;
+}
+
+/** A Database on this run's test backend: a PGlite clone of the template, or the run's PostgreSQL database. */
+export async function testDatabase(): Promise<Database> {
+  const info = inject('testDatabase');
+  const handle =
+    info.kind === 'postgres' ? openPostgres(info.url, 4) : await openPglite(undefined, new Blob([fs.readFileSync(info.template)]));
+  const db = new PrismaClient({ adapter: handle.factory });
+  return {
+    db,
+    handle,
+    close: async () => {
+      await db.$disconnect();
+      await handle.close();
+    },
+  };
+}
+
+export const isPostgres = () => inject('testDatabase').kind === 'postgres';
+
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({
+    NODE_ENV: 'test',
+    DATA_DIR: path.join(inject('testDir'), 'data'),
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...env,
+  });
+}
+
+/** A gateway on a fresh database clone, with an in-memory mailer and (optionally) a manual clock. */
+export async function createTestGateway(
+  options: { env?: Record<string, string>; clock?: ManualClock; store?: KeyValueStore; database?: Database } = {},
+): Promise<TestGateway> {
+  const config = testConfig(options.env);
+  const mailer = new MemoryMailer();
+  const clock = options.clock ?? systemClock;
+  const database = options.database ?? (await testDatabase());
+  const runtime = await createRuntime(config, { database, mailer, clock, store: options.store, log: createLogger(config.LOG_LEVEL) });
+  const app = createApp(runtime);
+  return { app, runtime, mailer, clock, close: () => runtime.close() };
+}
+
+export interface RestResult<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export interface CallOptions {
+  token?: string;
+  headers?: Record<string, string>;
+  /** Raw body bytes/text instead of JSON. */
+  raw?: string | Uint8Array;
+}
+
+/** Call a REST route through app.fetch (no port, no sleep). */
+export async function rest<T = any>(gw: TestGateway, method: string, pathname: string, body?: unknown, options: CallOptions = {}): Promise<RestResult<T>> {
+  const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  let payload: string | Uint8Array | undefined;
+  if (options.raw !== undefined) payload = options.raw;
+  else if (body !== undefined) {
+    payload = JSON.stringify(body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const response = await gw.app.fetch(`http://gateway${pathname}`, { method, headers, body: payload as BodyInit | undefined });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: response.status, body: parsed as T, headers: response.headers };
+}
+
+export interface GqlResult<T = any> {
+  status: number;
+  data: T;
+  errors?: Array<{ message: string; path?: string[]; extensions?: Record<string, any> }>;
+  headers: Headers;
+}
+
+/** Run a GraphQL operation. */
+export async function gql<T = any>(gw: TestGateway, query: string, variables: Record<string, unknown> = {}, options: CallOptions = {}): Promise<GqlResult<T>> {
+  const response = await rest(gw, 'POST', '/graphql', { query, variables }, options);
+  return { status: response.status, data: response.body?.data, errors: response.body?.errors, headers: response.headers };
+}
+
+/** GraphQL that must succeed without errors. */
+export async function gqlOk<T = any>(gw: TestGateway, query: string, variables: Record<string, unknown> = {}, options: CallOptions = {}): Promise<T> {
+  const result = await gql<T>(gw, query, variables, options);
+  expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
+  return result.data;
+}
+
+export function expectError(result: RestResult, status: number, code: string) {
+  expect({ status: result.status, code: result.body?.error?.code }, JSON.stringify(result.body)).toEqual({ status, code });
+  expect(result.body.error.request_id).toBe(result.headers.get('x-request-id'));
+}

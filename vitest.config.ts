@@ -1,0 +1,20 @@
+import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
+
+/**
+ * The suite runs on the embedded database (PGlite, always) and, when TEST_DATABASE_URL points
+ * at a PostgreSQL server, again on a fresh database of that server (.ci/run sets it).
+ */
+const project = (name: 'pglite' | 'postgres'): TestProjectInlineConfiguration => ({
+  extends: true,
+  test: { name, globalSetup: ['test/helpers/global-setup.ts'] },
+});
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    pool: 'forks',
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    projects: [project('pglite'), ...(process.env.TEST_DATABASE_URL ? [project('postgres')] : [])],
+  },
+});
