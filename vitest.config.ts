@@ -10,6 +10,8 @@ const project = (name: 'pglite' | 'postgres'): TestProjectInlineConfiguration =>
 });
 
 export default defineConfig({
+  // Load graphql's CommonJS build, as Node does for our dependencies: one copy of its classes.
+  resolve: { alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }] },
   test: {
     include: ['test/**/*.test.ts'],
     pool: 'forks',

@@ -70,7 +70,9 @@ export function buildOpenApi(routes: RestRoute[], info: { version: string; serve
       tags: [route.tag],
       security: route.auth.public ? [] : [{ bearerAuth: [] }],
       ...(params.length ? { parameters: params } : {}),
-      ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: toJsonSchema(route.body, 'input') } } } } : {}),
+      ...(route.body
+        ? { requestBody: { required: true, content: { 'application/json': { schema: toJsonSchema(route.body, 'input'), ...(route.example?.body ? { example: route.example.body } : {}) } } } }
+        : {}),
       responses,
     };
   }

@@ -40,6 +40,8 @@ interface RouteBase {
   response: z.ZodType;
   /** Statuses other than the success status that this route documents. */
   errors?: number[];
+  /** A valid request (OpenAPI example; the generated security tests send it). */
+  example?: { params?: Record<string, string>; body?: Record<string, unknown>; query?: Record<string, string> };
 }
 
 /** A route that runs one GraphQL operation through the shared pipeline. */

@@ -107,7 +107,10 @@ export function createApp(runtime: Runtime): GatewayApp {
   });
 }
 
-/** Armor rejections get our error code (they are 400s: the query is refused as written). */
+/**
+ * Armor rejections get our error code. The status follows GraphQL-over-HTTP like any other
+ * request error: 400 for application/graphql-response+json clients, 200 for application/json.
+ */
 function armorReject(_ctx: unknown, error: GraphQLError) {
-  Object.assign(error.extensions, { code: 'QUERY_TOO_COMPLEX', http: { status: 400 } });
+  Object.assign(error.extensions, { code: 'QUERY_TOO_COMPLEX', http: { status: 400, spec: true } });
 }

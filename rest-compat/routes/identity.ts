@@ -11,8 +11,9 @@ const tag = 'Identity and access';
 const human = { principals: ['user' as const] };
 const admin = { principals: ['user' as const], admin: true };
 
-const sessionRoute = (path: string, summary: string, field: string, inputType: string, body: z.ZodType, auth = {}) =>
+const sessionRoute = (path: string, summary: string, field: string, inputType: string, body: z.ZodType, example: Record<string, unknown>, auth = {}) =>
   operation({
+    example: { body: example },
     method: 'POST',
     path,
     summary,
@@ -33,6 +34,7 @@ export const identityRoutes: RestRoute[] = [
     tag,
     auth: { public: true },
     body: snakeBody(loginStartInput),
+    example: { body: { email: 'admin@acme.test', password: 'correct horse battery staple' } },
     response: z.object({ challenge_id: z.string(), expires_at: timestamp, delivery: z.literal('email') }),
     status: 202,
     operation: `mutation($input: AuthLoginStartInput!) { authLoginStart(input: $input) { challenge { ${snakeFields('challengeId expiresAt delivery')} } ${USER_ERRORS} } }`,
@@ -45,9 +47,10 @@ export const identityRoutes: RestRoute[] = [
     'authChallengeVerify',
     'AuthChallengeVerifyInput',
     snakeBody(challengeVerifyInput),
+    { challenge_id: 'chl_0123456789abcdef', code: '12345678' },
     { public: true },
   ),
-  sessionRoute('/v1/auth/refresh', 'Rotate the session: a new access token and refresh token.', 'authRefresh', 'AuthRefreshInput', snakeBody(refreshInput), {
+  sessionRoute('/v1/auth/refresh', 'Rotate the session: a new access token and refresh token.', 'authRefresh', 'AuthRefreshInput', snakeBody(refreshInput), { refresh_token: 'paybond_rt_example' }, {
     public: true,
   }),
   operation({
@@ -113,6 +116,7 @@ export const identityRoutes: RestRoute[] = [
     'environmentSwitch',
     'EnvironmentSwitchInput',
     snakeBody(environmentSwitchInput),
+    { environment: 'live' },
     human,
   ),
   operation({
@@ -153,6 +157,7 @@ export const identityRoutes: RestRoute[] = [
     tag,
     auth: admin,
     body: snakeBody(apiKeyCreateInput),
+    example: { body: { name: 'ci deploys', expires_at: '2027-01-01T00:00:00Z' } },
     response: apiKey.extend({ api_key: z.string() }),
     status: 201,
     operation: `mutation($input: ApiKeyCreateInput!) { apiKeyCreate(input: $input) { apiKey { ${API_KEY} } secret ${USER_ERRORS} } }`,
@@ -166,6 +171,7 @@ export const identityRoutes: RestRoute[] = [
     tag,
     auth: admin,
     response: apiKey,
+    example: { params: { api_key_id: 'key_0123456789abcdef' } },
     operation: `mutation($id: ID!) { apiKeyRevoke(id: $id) { apiKey { ${API_KEY} } ${USER_ERRORS} } }`,
     variables: ({ params }) => ({ id: params.api_key_id }),
     result: (p) => p.apiKey,
@@ -177,6 +183,7 @@ export const identityRoutes: RestRoute[] = [
     tag,
     auth: admin,
     body: snakeBody(apiKeyRotateInput),
+    example: { params: { api_key_id: 'key_0123456789abcdef' }, body: {} },
     response: apiKey.extend({ api_key: z.string(), replaced_api_key: apiKey }),
     operation: `mutation($id: ID!, $input: ApiKeyRotateInput) { apiKeyRotate(id: $id, input: $input) { apiKey { ${API_KEY} } secret replacedApiKey { ${API_KEY} } ${USER_ERRORS} } }`,
     variables: ({ params, body }) => ({ id: params.api_key_id, input: camelKeys(body) }),

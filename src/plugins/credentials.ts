@@ -15,6 +15,10 @@ export function useCredentials(runtime: Runtime): Plugin<RequestContext> {
       const request = (context as { request: Request }).request;
       const state = requestState(request);
       const principal = await authenticate(runtime, request.headers.get('authorization'));
+      // A REST route that is not public needs a credential, whatever its body says.
+      if (!principal && state.routeAuth && !state.routeAuth.public) {
+        throw new DomainError('unauthenticated', 'Authentication required: send Authorization: Bearer <credential>');
+      }
       const tenantHeader = request.headers.get('x-tenant-id');
       if (principal && tenantHeader !== null && tenantHeader !== principal.tenantId) {
         throw new DomainError('tenant_mismatch', 'x-tenant-id does not match the tenant of the credential');

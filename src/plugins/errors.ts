@@ -12,8 +12,12 @@ export function createMaskError(log: Logger) {
     if (hasErrorCode(error)) return error;
     const original = (error as { originalError?: unknown }).originalError;
     if (hasErrorCode(original)) return original;
-    // A GraphQL error of the request itself (e.g. a variable that does not coerce) is safe to show.
-    if (error instanceof Error && error.name === 'GraphQLError' && !original) return error;
+    // An error of the request itself (a variable that does not coerce: no field path, nothing
+    // unexpected underneath) is the caller's mistake: safe to show, as a 400.
+    if (isGraphQLErrorLike(error) && !error.path && (!original || isGraphQLErrorLike(original))) {
+      Object.assign(error.extensions, { code: 'INVALID_REQUEST', http: { status: 400, spec: true } });
+      return error;
+    }
     log.error({ err: original ?? error }, 'unexpected error');
     const located = error as { nodes?: never; path?: never };
     return new GraphQLError('Internal server error', {
@@ -23,3 +27,6 @@ export function createMaskError(log: Logger) {
     });
   };
 }
+
+const isGraphQLErrorLike = (error: unknown): error is GraphQLError =>
+  error instanceof Error && error.name === 'GraphQLError' && typeof (error as GraphQLError).extensions === 'object';

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { RouteAuth } from '../../rest-compat/route.ts';
 
 /** Per-request state shared by the plugins, keyed by the Request object (no globals). */
 export interface RequestState {
@@ -9,6 +10,8 @@ export interface RequestState {
   clientIp: string;
   /** Headers a plugin or resolver wants on the response (rate limits, idempotency…). */
   responseHeaders: Headers;
+  /** Set by the REST router: who may call the matched route. */
+  routeAuth?: RouteAuth;
 }
 
 const states = new WeakMap<Request, RequestState>();

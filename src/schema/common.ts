@@ -1,4 +1,5 @@
 import { GraphQLError, Kind } from 'graphql';
+import { z } from 'zod';
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import { builder, type SchemaTypes } from '../builder.ts';
 import { DomainError, errorStatus, graphqlCode, type ErrorCode } from '../errors.ts';
@@ -87,6 +88,14 @@ export function principalOf(ctx: RequestContext): Principal {
 }
 
 export const authed = (ctx: RequestContext) => ({ ...ctx, principal: principalOf(ctx) });
+
+/** Relay pagination bounds, for every connection field: `first`/`last` between 1 and 100. */
+export const connectionArgs = z.object({
+  first: z.number().int().min(1).max(100).nullish(),
+  last: z.number().int().min(1).max(100).nullish(),
+  after: z.string().max(200).nullish(),
+  before: z.string().max(200).nullish(),
+});
 
 builder.queryType({});
 builder.mutationType({});

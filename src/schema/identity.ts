@@ -27,12 +27,14 @@ import {
 import type { AuthTokens } from '../domain/identity/sessions.ts';
 import type { Principal } from '../context.ts';
 import type { ApiKey } from '../generated/prisma/client.ts';
-import { EnvironmentEnum, authed, userErrorsField, principalOf, rawId, withUserErrors, type UserErrorShape } from './common.ts';
+import { EnvironmentEnum, authed, connectionArgs, userErrorsField, principalOf, rawId, withUserErrors, type UserErrorShape } from './common.ts';
 
 // ─── Objects ────────────────────────────────────────────────────────────────
 
 export const OrganizationType = builder.prismaNode('Organization', {
   id: { field: 'id' },
+  // A node of another tenant resolves to null (not an error), like one that does not exist.
+  nullable: true,
   // Only the caller's own organization resolves by id.
   findUnique: (id, ctx) => ({ id: id === ctx.principal?.organizationId ? id : '' }),
   fields: (t) => ({
@@ -44,6 +46,8 @@ export const OrganizationType = builder.prismaNode('Organization', {
 
 export const TenantType = builder.prismaNode('Tenant', {
   id: { field: 'id' },
+  // A node of another tenant resolves to null (not an error), like one that does not exist.
+  nullable: true,
   findUnique: (id, ctx) => ({ id, organizationId: ctx.principal?.organizationId ?? '' }),
   fields: (t) => ({
     tenantId: t.exposeString('id'),
@@ -59,6 +63,8 @@ const ApiKeyStatusEnum = builder.enumType('ApiKeyStatus', { values: ['active', '
 
 export const ApiKeyType = builder.prismaNode('ApiKey', {
   id: { field: 'id' },
+  // A node of another tenant resolves to null (not an error), like one that does not exist.
+  nullable: true,
   findUnique: (id, ctx) => ({ id, tenantId: ctx.principal?.tenantId ?? '' }),
   fields: (t) => ({
     apiKeyId: t.exposeString('id'),
@@ -173,6 +179,7 @@ builder.queryFields((t) => ({
     type: 'ApiKey',
     cursor: 'id',
     authScopes: { principals: ['user'] },
+    validate: connectionArgs,
     resolve: (query, _r, _a, ctx) =>
       ctx.runtime.db.apiKey.findMany({
         ...query,

@@ -76,6 +76,7 @@ export interface CallOptions {
 /** Call a REST route through app.fetch (no port, no sleep). */
 export async function rest<T = any>(gw: TestGateway, method: string, pathname: string, body?: unknown, options: CallOptions = {}): Promise<RestResult<T>> {
   const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
+
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   let payload: string | Uint8Array | undefined;
   if (options.raw !== undefined) payload = options.raw;

@@ -30,6 +30,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const name = `paybond_test_${Date.now()}_${randomBytes(3).toString('hex')}`;
     const admin = new pg.Client({ connectionString: serverUrl });
     await admin.connect();
+    // Databases of runs that died before their teardown (older than an hour).
+    const stale = await admin.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'paybond_test_%'");
+    for (const { datname } of stale.rows) {
+      const started = Number(datname.split('_')[2]);
+      if (started && Date.now() - started > 3600_000) await admin.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`);
+    }
     await admin.query(`CREATE DATABASE ${name}`);
     await admin.end();
     const url = new URL(serverUrl);

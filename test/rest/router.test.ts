@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestGateway, expectError, gql, rest, testConfig, type TestGateway } from '../helpers/gateway.ts';
+import { createOrg, type TestOrg } from '../helpers/factories.ts';
+import { openPostgres } from '../../src/db/adapters.ts';
+import { PrismaClient } from '../../src/generated/prisma/client.ts';
+
+let gw: TestGateway;
+let org: TestOrg;
+beforeAll(async () => {
+  gw = await createTestGateway({ env: { MAX_BODY_BYTES: '4096' } });
+  org = await createOrg(gw);
+});
+afterAll(() => gw.close());
+
+describe('REST compat router', () => {
+  it('answers an unknown path with a 404 envelope', async () => {
+    expectError(await rest(gw, 'GET', '/v1/nothing/here'), 404, 'route_not_found');
+    expectError(await rest(gw, 'POST', '/harbor/unknown', {}), 404, 'route_not_found');
+  });
+
+  it('answers a wrong method with 405 and Allow', async () => {
+    const res = await rest(gw, 'PUT', '/v1/admin/api-keys', {}, { token: org.admin.token.live });
+    expectError(res, 405, 'method_not_allowed');
+    expect(res.headers.get('allow')?.split(', ').sort()).toEqual(['GET', 'POST']);
+  });
+
+  it('answers malformed JSON and non-object JSON with 400, never 500', async () => {
+    const login = '/v1/public/auth/login/start';
+    for (const raw of ['{', 'null', '[1,2]', '"text"', '{"email":', '\u0000']) {
+      expectError(await rest(gw, 'POST', login, undefined, { raw, headers: { 'content-type': 'application/json' } }), 400, 'invalid_json');
+    }
+    expectError(await rest(gw, 'POST', login, { email: 5, password: ['x'] }), 400, 'invalid_request');
+  });
+
+  it('answers a body of the wrong content type with 415', async () => {
+    const res = await rest(gw, 'POST', '/v1/public/auth/login/start', undefined, {
+      raw: 'email=a@b.test',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expectError(res, 415, 'unsupported_media_type');
+  });
+
+  it('refuses an oversized body with 413', async () => {
+    const res = await rest(gw, 'POST', '/v1/public/auth/login/start', { email: 'a@b.test', password: 'x'.repeat(5000) });
+    expectError(res, 413, 'payload_too_large');
+  });
+
+  it('echoes a sane x-request-id and replaces an unsafe one', async () => {
+    const echoed = await rest(gw, 'GET', '/healthz', undefined, { headers: { 'x-request-id': 'client-trace-0001' } });
+    expect(echoed.headers.get('x-request-id')).toBe('client-trace-0001');
+    const replaced = await rest(gw, 'GET', '/healthz', undefined, { headers: { 'x-request-id': 'bad id with spaces <script>' } });
+    expect(replaced.headers.get('x-request-id')).toMatch(/^req_/);
+    const graphql = await gql(gw, '{ __typename }');
+    expect(graphql.headers.get('x-request-id')).toMatch(/^req_/);
+  });
+
+  it('rejects an x-tenant-id that does not match the credential with 401 before any handler', async () => {
+    const before = await gw.runtime.db.apiKey.count();
+    const res = await rest(gw, 'POST', '/v1/admin/api-keys', { name: 'x' }, { token: org.admin.token.live, headers: { 'x-tenant-id': org.tenants.sandbox } });
+    expectError(res, 401, 'tenant_mismatch');
+    expect(await gw.runtime.db.apiKey.count()).toBe(before);
+    const ok = await rest(gw, 'GET', '/v1/auth/principal', undefined, { token: org.admin.token.live, headers: { 'x-tenant-id': org.tenants.live } });
+    expect(ok.status).toBe(200);
+    const viaGraphql = await gql(gw, '{ viewer { tenantId } }', {}, { token: org.apiKey.live, headers: { 'x-tenant-id': 'ten_other' } });
+    expect(viaGraphql.status).toBe(401);
+    expect(viaGraphql.errors?.[0]?.extensions?.code).toBe('TENANT_MISMATCH');
+  });
+
+  it('never takes the environment from a header or the tenant from a body', async () => {
+    const res = await rest(gw, 'GET', '/v1/auth/principal', undefined, {
+      token: org.apiKey.sandbox,
+      headers: { 'x-paybond-environment': 'live', 'x-environment': 'live' },
+    });
+    expect(res.body).toMatchObject({ environment: 'sandbox', tenant_id: org.tenants.sandbox });
+  });
+
+  it('serves health and readiness', async () => {
+    expect(await rest(gw, 'GET', '/healthz')).toMatchObject({ status: 200, body: { status: 'ok' } });
+    expect(await rest(gw, 'GET', '/readyz')).toMatchObject({ status: 200, body: { status: 'ready', checks: { database: 'ok' } } });
+  });
+
+  it('reports not ready when the database is unreachable', async () => {
+    const handle = openPostgres('postgres://paybond@127.0.0.1:9/unreachable', 1);
+    const db = new PrismaClient({ adapter: handle.factory });
+    const broken = await createTestGateway({ database: { db, handle, close: () => db.$disconnect() } });
+    try {
+      const res = await rest(broken, 'GET', '/readyz');
+      expect(res.status).toBe(503);
+      expect(res.body).toMatchObject({ status: 'unavailable', checks: { database: 'unreachable' } });
+    } finally {
+      await broken.close();
+    }
+  });
+
+  it('blocks field suggestions outside development', async () => {
+    const res = await gql(gw, '{ viewr { tenantId } }', {}, { token: org.apiKey.live });
+    expect(res.errors?.[0]?.message).not.toMatch(/Did you mean/);
+    expect(testConfig().NODE_ENV).toBe('test');
+  });
+});

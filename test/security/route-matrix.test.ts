@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestGateway, rest, type TestGateway } from '../helpers/gateway.ts';
+import { addMember, createOrg, type TestOrg } from '../helpers/factories.ts';
+import { routes } from '../../rest-compat/routes/index.ts';
+import type { RestRoute } from '../../rest-compat/route.ts';
+import { signToken } from '../../src/crypto/jwt.ts';
+import { openSession } from '../../src/domain/identity/sessions.ts';
+import type { PrincipalKind } from '../../src/context.ts';
+
+/**
+ * Generated from the route table: every route × every credential kind. Adding a route adds its
+ * rows; a route whose GraphQL scopes disagree with its documented auth fails here.
+ */
+let gw: TestGateway;
+let org: TestOrg;
+let other: TestOrg;
+const credentials: Record<string, { token?: string; headers?: Record<string, string> }> = {};
+const valid: Array<{ name: string; kind: PrincipalKind; readOnly?: boolean; token: () => Promise<string> | string }> = [];
+// A fresh session per call: the logout row would otherwise end the session the next rows use.
+const freshSession = (userId: string, tenantId: string) => async () =>
+  (await gw.runtime.db.$transaction((tx) => openSession(gw.runtime, tx, userId, tenantId))).accessToken;
+
+beforeAll(async () => {
+  gw = await createTestGateway();
+  org = await createOrg(gw);
+  other = await createOrg(gw);
+  const reader = await addMember(gw, org, 'read_only');
+  const revoked = await gw.runtime.db.apiKey.update({ where: { id: other.apiKeyId.live }, data: { revokedAt: new Date() } });
+  const past = new Date(Date.now() - 3600_000);
+  const expired = await signToken(
+    gw.runtime.keys,
+    'session',
+    { sub: org.admin.userId, sid: 'ses_x', tid: org.tenants.live, org: org.organizationId, env: 'live', roles: ['tenant_admin'], ent: [] },
+    past,
+    60,
+  );
+  const [, , , , keyId, secret] = org.apiKey.sandbox.split('_');
+  const harbor = await rest(gw, 'POST', '/v1/auth/harbor-access', undefined, { token: org.apiKey.live });
+
+  credentials.none = {};
+  credentials.malformed = { token: 'definitely-not-a-credential' };
+  credentials.expired = { token: expired.token };
+  credentials.revoked = { token: other.apiKey.live };
+  credentials.wrong_tenant = { token: org.admin.token.live, headers: { 'x-tenant-id': other.tenants.live } };
+  credentials.sandbox_key_on_live_tenant = { token: `paybond_sk_live_key_${keyId}_${secret}` };
+  expect(revoked.revokedAt).not.toBeNull();
+
+  valid.push(
+    { name: 'admin session', kind: 'user', token: freshSession(org.admin.userId, org.tenants.live) },
+    { name: 'read-only session', kind: 'user', readOnly: true, token: freshSession(reader.userId, org.tenants.live) },
+    { name: 'API key', kind: 'api_key', token: () => org.apiKey.live },
+    { name: 'Harbor token', kind: 'harbor', token: () => harbor.body.access_token },
+  );
+});
+afterAll(() => gw.close());
+
+function call(route: RestRoute, token?: string, headers?: Record<string, string>) {
+  const path = route.path.replace(/\{([a-z_]+)\}/g, (_, name: string) => route.example?.params?.[name] ?? 'x');
+  const query = route.example?.query ? `?${new URLSearchParams(route.example.query)}` : '';
+  const body = route.method === 'GET' || route.method === 'DELETE' ? undefined : (route.example?.body ?? {});
+  return rest(gw, route.method, path + query, body, { token, headers });
+}
+
+const label = (r: RestRoute) => `${r.method} ${r.path}`;
+const authenticated = routes.filter((r) => r.kind === 'operation');
+
+describe('route × credential matrix', () => {
+  it.each(routes.map((r) => [label(r), r] as const))('%s: no credential', async (_l, route) => {
+    const res = await call(route);
+    expect(res.status, JSON.stringify(res.body)).toBeLessThan(500);
+    // Public routes may still refuse the body's own secret (a bad code or refresh token), never the missing header.
+    if (route.auth.public) expect(res.body?.error?.code).not.toBe('unauthenticated');
+    else expect(res.body.error.code).toBe('unauthenticated');
+  });
+
+  for (const kind of ['malformed', 'expired', 'revoked', 'wrong_tenant', 'sandbox_key_on_live_tenant']) {
+    it.each(authenticated.map((r) => [label(r), r] as const))(`%s: ${kind} credential → 401`, async (_l, route) => {
+      const { token, headers } = credentials[kind]!;
+      const res = await call(route, token, headers);
+      expect(res.status, JSON.stringify(res.body)).toBe(401);
+      expect(res.body.error.request_id).toBe(res.headers.get('x-request-id'));
+    });
+  }
+
+  it.each(authenticated.filter((r) => !r.auth.public).map((r) => [label(r), r] as const))('%s: each valid credential kind', async (_l, route) => {
+    for (const credential of valid) {
+      const res = await call(route, await credential.token());
+      const allowedKind = route.auth.principals?.includes(credential.kind) ?? false;
+      const expectForbidden = !allowedKind || (route.auth.admin && credential.readOnly);
+      const context = `${credential.name}: ${res.status} ${JSON.stringify(res.body)}`;
+      expect(res.status, context).toBeLessThan(500);
+      if (expectForbidden) expect(res.status, context).toBe(403);
+      else expect([401, 403], context).not.toContain(res.status);
+    }
+  });
+});
