@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Runtime } from '../src/context.ts';
 import { errorStatus, restCode } from '../src/errors.ts';
 import { JSON_TYPE } from '../src/plugins/http.ts';
-import { requestState } from '../src/plugins/request-state.ts';
+import { requestState, shareRequestState } from '../src/plugins/request-state.ts';
 import { errorResponse, jsonResponse } from './envelope.ts';
 import { toSnake, type OperationRoute, type RestInput, type RestRoute } from './route.ts';
 
@@ -85,6 +85,17 @@ function restDetails(details: unknown): unknown {
   return { ...(details as object), issues: issues.map((i) => ({ ...i, field: restField(i.field) })) };
 }
 
+/**
+ * Yoga refuses mutations over GET (a CSRF guard for /graphql). A documented GET route that creates
+ * something (the agent nonce) runs its mutation as an internal POST sharing the request's state.
+ */
+function asOperationRequest(route: OperationRoute, request: Request): Request {
+  if (request.method !== 'GET' || !/^\s*mutation\b/.test(route.operation)) return request;
+  const internal = new Request(request.url, { method: 'POST', headers: request.headers });
+  shareRequestState(request, internal);
+  return internal;
+}
+
 function rootFieldOf(route: OperationRoute): string {
   const match = /\{\s*(?:[A-Za-z_]\w*\s*:\s*)?([A-Za-z_]\w*)/.exec(route.operation);
   if (!match) throw new Error(`route ${route.method} ${route.path}: no root field in operation`);
@@ -105,7 +116,7 @@ export function useRestRouter(routes: RestRoute[], runtime: Runtime, graphqlPath
   async function run(route: OperationRoute, input: RestInput, request: Request, serverContext: Record<string, unknown>, requestId: string) {
     const field = roots.get(route)!;
     const result = (await yoga.getResultForParams(
-      { params: { query: route.operation, variables: route.variables(input) }, request },
+      { params: { query: route.operation, variables: route.variables(input) }, request: asOperationRequest(route, request) },
       serverContext,
     )) as ExecutionResult<Record<string, Record<string, unknown> | null>>;
     const payload = result.data?.[field];

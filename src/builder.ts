@@ -16,6 +16,8 @@ export interface AuthScopes {
   tenantAdmin: boolean;
   harborRead: boolean;
   harborWrite: boolean;
+  /** An agent JWT bound to a key, and this request signed with that key (high-risk actions). */
+  signedAgent: boolean;
 }
 
 function failedScopes(failure: AuthFailure): string[] {
@@ -31,6 +33,7 @@ const scopeMessages: Record<string, string> = {
   tenantAdmin: 'This operation requires the tenant_admin role or the tenant.admin entitlement',
   harborRead: 'This credential cannot read Harbor data',
   harborWrite: 'This credential cannot change Harbor data',
+  signedAgent: 'This action is for signed agent requests only',
 };
 
 export const builder = new SchemaBuilder<{
@@ -56,11 +59,22 @@ export const builder = new SchemaBuilder<{
         tenantAdmin: !!p && isTenantAdmin(p),
         harborRead: !!p && p.scopes.includes('harbor:read'),
         harborWrite: !!p && p.scopes.includes('harbor:write'),
+        signedAgent: !!p && p.kind === 'agent' && p.signed === true,
       };
     },
     unauthorizedError: (_parent, ctx, _info, result) => {
       if (!ctx.principal) return new DomainError('unauthenticated', 'Authentication required');
-      const scope = failedScopes(result.failure).find((s) => s !== 'authenticated');
+      const scopes = failedScopes(result.failure);
+      // Agents that did not sign (or cannot: a PAT) are unauthenticated for a high-risk action.
+      if (scopes.includes('signedAgent') && (ctx.principal.kind === 'agent' || ctx.principal.kind === 'pat')) {
+        return new DomainError(
+          'signature_missing',
+          ctx.principal.kind === 'pat'
+            ? 'This action needs a key-bound agent JWT and a signed request; a PAT cannot perform it'
+            : 'This action needs X-Agent-Timestamp and X-Agent-Signature signed with the key bound to the agent JWT',
+        );
+      }
+      const scope = scopes.find((s) => s !== 'authenticated');
       return new DomainError('forbidden', scopeMessages[scope ?? ''] ?? 'Not allowed');
     },
   },

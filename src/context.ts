@@ -24,6 +24,12 @@ export interface Principal {
   userId?: string;
   sessionId?: string;
   apiKeyId?: string;
+  patId?: string;
+  agentSessionId?: string;
+  /** Agent JWTs: the Ed25519 public key the token is bound to (`cnf`). */
+  agentKey?: Uint8Array;
+  /** Set when this request carried a valid X-Agent-Signature by `agentKey`. */
+  signed?: boolean;
   expiresAt?: Date;
 }
 

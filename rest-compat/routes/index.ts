@@ -1,7 +1,8 @@
 import type { RestRoute } from '../route.ts';
 import { identityRoutes } from './identity.ts';
+import { agentRoutes } from './agents.ts';
 import { systemRoutes } from './system.ts';
 
 /** The route table: every REST path the gateway answers. OpenAPI and security tests read it. */
 export const routes: RestRoute[] = [];
-routes.push(...systemRoutes(() => routes), ...identityRoutes);
+routes.push(...systemRoutes(() => routes), ...identityRoutes, ...agentRoutes);

@@ -38,3 +38,8 @@ export function requestState(request: Request): RequestState {
 }
 
 export const maybeRequestState = (request: Request): RequestState | undefined => states.get(request);
+
+/** Let an internal request (see the REST router) see the same state as the one it stands for. */
+export function shareRequestState(from: Request, to: Request): void {
+  states.set(to, requestState(from));
+}

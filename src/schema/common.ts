@@ -89,6 +89,10 @@ export function principalOf(ctx: RequestContext): Principal {
 
 export const authed = (ctx: RequestContext) => ({ ...ctx, principal: principalOf(ctx) });
 
+/** GraphQL gives absent optional inputs as null; services take undefined. */
+export const compact = <T extends Record<string, unknown>>(o: T) =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null && v !== undefined)) as { [K in keyof T]: NonNullable<T[K]> | undefined };
+
 /** Relay pagination bounds, for every connection field: `first`/`last` between 1 and 100. */
 export const connectionArgs = z.object({
   first: z.number().int().min(1).max(100).nullish(),

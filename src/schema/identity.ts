@@ -27,7 +27,7 @@ import {
 import type { AuthTokens } from '../domain/identity/sessions.ts';
 import type { Principal } from '../context.ts';
 import type { ApiKey } from '../generated/prisma/client.ts';
-import { EnvironmentEnum, authed, connectionArgs, userErrorsField, principalOf, rawId, withUserErrors, type UserErrorShape } from './common.ts';
+import { EnvironmentEnum, authed, compact, connectionArgs, userErrorsField, principalOf, rawId, withUserErrors, type UserErrorShape } from './common.ts';
 
 // ─── Objects ────────────────────────────────────────────────────────────────
 
@@ -289,9 +289,6 @@ const ApiKeyCreateInput = builder.inputType('ApiKeyCreateInput', {
 const ApiKeyRotateInput = builder.inputType('ApiKeyRotateInput', {
   fields: (t) => ({ expiresAt: t.field({ type: 'DateTime', required: false }) }),
 });
-
-const compact = <T extends Record<string, unknown>>(o: T) =>
-  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null && v !== undefined)) as { [K in keyof T]: NonNullable<T[K]> | undefined };
 
 // ─── Mutations ──────────────────────────────────────────────────────────────
 

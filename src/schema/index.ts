@@ -2,6 +2,7 @@ import { lexicographicSortSchema, printSchema } from 'graphql';
 import { builder } from '../builder.ts';
 import './common.ts';
 import './identity.ts';
+import './agents.ts';
 
 export const schema = builder.toSchema();
 

@@ -5,6 +5,7 @@ import { routes } from '../../rest-compat/routes/index.ts';
 import type { RestRoute } from '../../rest-compat/route.ts';
 import { signToken } from '../../src/crypto/jwt.ts';
 import { openSession } from '../../src/domain/identity/sessions.ts';
+import { agentSession } from '../helpers/agent.ts';
 import type { PrincipalKind } from '../../src/context.ts';
 
 /**
@@ -36,6 +37,7 @@ beforeAll(async () => {
   );
   const [, , , , keyId, secret] = org.apiKey.sandbox.split('_');
   const harbor = await rest(gw, 'POST', '/v1/auth/harbor-access', undefined, { token: org.apiKey.live });
+  const agent = await agentSession(gw, org, 'live');
 
   credentials.none = {};
   credentials.malformed = { token: 'definitely-not-a-credential' };
@@ -50,6 +52,8 @@ beforeAll(async () => {
     { name: 'read-only session', kind: 'user', readOnly: true, token: freshSession(reader.userId, org.tenants.live) },
     { name: 'API key', kind: 'api_key', token: () => org.apiKey.live },
     { name: 'Harbor token', kind: 'harbor', token: () => harbor.body.access_token },
+    { name: 'PAT', kind: 'pat', token: () => agent.pat },
+    { name: 'agent JWT', kind: 'agent', token: () => agent.token },
   );
 });
 afterAll(() => gw.close());

@@ -5,6 +5,8 @@ import { DomainError } from '../../errors.ts';
 import { API_KEY_PREFIX, parseApiKey } from './api-keys.ts';
 import type { SessionClaims } from './sessions.ts';
 import { HARBOR_SCOPE } from './auth.ts';
+import { PAT_PREFIX, resolvePat } from '../agents/pats.ts';
+import { resolveAgentToken } from '../agents/sessions.ts';
 
 const invalid = (message = 'The credential is not valid') => new DomainError('invalid_credentials', message);
 
@@ -96,11 +98,14 @@ export async function authenticate(rt: Runtime, authorization: string | null): P
   if (!match) throw invalid('Authorization must be "Bearer <credential>"');
   const token = match[1]!;
   if (token.startsWith(API_KEY_PREFIX)) return resolveApiKey(rt, token);
+  if (token.startsWith(PAT_PREFIX)) return resolvePat(rt, token);
   switch (peekTokenKind(token)) {
     case 'session':
       return resolveSessionToken(rt, token);
     case 'harbor':
       return resolveHarborToken(rt, token);
+    case 'agent':
+      return resolveAgentToken(rt, token);
     default:
       throw invalid();
   }
