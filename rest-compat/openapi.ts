@@ -58,7 +58,10 @@ export function buildOpenApi(routes: RestRoute[], info: { version: string; serve
     const success = route.kind === 'operation' && typeof route.status === 'number' ? route.status : 200;
     const errorStatuses = new Set<number>([400, ...(route.auth.public ? [] : [401, 403]), 429, ...(route.errors ?? [])]);
     const responses: Record<string, unknown> = {
-      [String(success)]: { description: 'Success', content: { 'application/json': { schema: toJsonSchema(route.response, 'output') } } },
+      [String(success)]: {
+        description: 'Success',
+        content: { [route.path.endsWith('.md') || route.path.endsWith('.txt') ? 'text/markdown' : 'application/json']: { schema: toJsonSchema(route.response, 'output') } },
+      },
     };
     for (const status of [...errorStatuses].sort()) {
       responses[String(status)] = { description: describeStatus[status] ?? 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorEnvelope' } } } };

@@ -15,6 +15,8 @@ export interface RouteAuth {
   principals?: PrincipalKind[];
   /** Needs tenant_admin / tenant.admin (human session). */
   admin?: boolean;
+  /** High-risk: an agent JWT bound to a key plus X-Agent-Signature (PATs and unsigned JWTs get 401). */
+  signed?: boolean;
 }
 
 export interface RestInput {

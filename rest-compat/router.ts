@@ -122,9 +122,8 @@ export function useRestRouter(routes: RestRoute[], runtime: Runtime, graphqlPath
     const payload = result.data?.[field];
     if (!payload) {
       const error = result.errors?.[0];
-      return error
-        ? graphqlErrorResponse(error, requestId, result.data !== undefined)
-        : errorResponse('internal_error', 'Empty result', requestId);
+      // A nullable lookup that found nothing (another tenant's object looks exactly the same).
+      return error ? graphqlErrorResponse(error, requestId, result.data !== undefined) : errorResponse('not_found', 'Not found', requestId);
     }
     const userErrors = payload.userErrors as Array<{ code: string; message: string; field: string[] | null }> | undefined;
     if (userErrors?.length) {
@@ -159,6 +158,7 @@ export function useRestRouter(routes: RestRoute[], runtime: Runtime, graphqlPath
           const params = decodeParams(entry.names, match);
           if (!params) return endResponse(errorResponse('invalid_request', 'Malformed percent-encoding in the path', state.requestId));
           state.routeAuth = entry.route.auth;
+          state.routeTemplate = entry.route.path;
           const input = readInput(entry.route, request, url, params, state.requestId);
           if (input instanceof Response) return endResponse(input);
           const response =

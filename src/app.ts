@@ -5,6 +5,8 @@ import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import { GraphQLError } from 'graphql';
+import type { Plugin as EnvelopPlugin } from '@envelop/core';
+import { maybeRequestState } from './plugins/request-state.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { RequestContext, Runtime } from './context.ts';
@@ -16,6 +18,7 @@ import { MemoryStore, RedisStore, type KeyValueStore } from './stores.ts';
 import { schema } from './schema/index.ts';
 import { useHttp } from './plugins/http.ts';
 import { useCredentials } from './plugins/credentials.ts';
+import { useIdempotency } from './plugins/idempotency.ts';
 import { createMaskError } from './plugins/errors.ts';
 import { useRestRouter } from '../rest-compat/router.ts';
 import { routes } from '../rest-compat/routes/index.ts';
@@ -98,13 +101,34 @@ export function createApp(runtime: Runtime): GatewayApp {
       useHttp(config, log),
       useRestRouter(routes, runtime),
       useCredentials(runtime),
-      maxDepthPlugin({ n: 12, flattenFragments: true, propagateOnRejection: true, onReject: [armorReject] }),
-      maxAliasesPlugin({ n: 20, propagateOnRejection: true, onReject: [armorReject] }),
-      maxTokensPlugin({ n: 2000, propagateOnRejection: true, onReject: [armorReject] }),
-      costLimitPlugin({ maxCost: 5000, propagateOnRejection: true, onReject: [armorReject] }),
+      useIdempotency(runtime),
+      ...[
+        maxDepthPlugin({ n: 12, flattenFragments: true, propagateOnRejection: true, onReject: [armorReject] }),
+        maxAliasesPlugin({ n: 20, propagateOnRejection: true, onReject: [armorReject] }),
+        maxTokensPlugin({ n: 2000, propagateOnRejection: true, onReject: [armorReject] }),
+        costLimitPlugin({ maxCost: 5000, propagateOnRejection: true, onReject: [armorReject] }),
+      ].map(forCallerDocuments),
       ...(development ? [] : [blockFieldSuggestionsPlugin()]),
     ],
   });
+}
+
+/**
+ * Armor guards documents that callers write. The REST routes' documents are fixed in the route
+ * table (their snake_case aliases alone exceed the alias limit), so armor skips them.
+ */
+function forCallerDocuments<T extends EnvelopPlugin>(plugin: T): T {
+  const isRoute = (context: unknown) => {
+    const request = (context as { request?: Request } | undefined)?.request;
+    return Boolean(request && maybeRequestState(request)?.routeTemplate);
+  };
+  return {
+    ...plugin,
+    ...(plugin.onParse ? { onParse: (payload: Parameters<NonNullable<T['onParse']>>[0]) => (isRoute(payload.context) ? undefined : plugin.onParse!(payload as never)) } : {}),
+    ...(plugin.onValidate
+      ? { onValidate: (payload: Parameters<NonNullable<T['onValidate']>>[0]) => (isRoute(payload.context) ? undefined : plugin.onValidate!(payload as never)) }
+      : {}),
+  };
 }
 
 /**

@@ -10,8 +10,11 @@ export interface RequestState {
   clientIp: string;
   /** Headers a plugin or resolver wants on the response (rate limits, idempotency…). */
   responseHeaders: Headers;
-  /** Set by the REST router: who may call the matched route. */
+  /** Set by the REST router: who may call the matched route, and its path template. */
   routeAuth?: RouteAuth;
+  routeTemplate?: string;
+  /** Set by a service whose answer is provisional (202/402): an Idempotency-Key must not store it. */
+  notFinal?: boolean;
 }
 
 const states = new WeakMap<Request, RequestState>();

@@ -3,6 +3,7 @@ import { builder } from '../builder.ts';
 import './common.ts';
 import './identity.ts';
 import './agents.ts';
+import './harbor.ts';
 
 export const schema = builder.toSchema();
 

@@ -62,7 +62,8 @@ async function resolveSessionToken(rt: Runtime, token: string): Promise<Principa
     environment: claims.env,
     roles: claims.roles,
     entitlements: claims.ent,
-    scopes: ['harbor:read', 'harbor:write'],
+    // Read-only members read Harbor; only admins change it.
+    scopes: claims.roles.includes('tenant_admin') || claims.ent.includes('tenant.admin') ? ['harbor:read', 'harbor:write'] : ['harbor:read'],
     authMethod: 'session',
     expiresAt: new Date(claims.exp * 1000),
   };

@@ -1,0 +1,201 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { decodePublicKey, decodeSignature, verifyEd25519 } from '../../crypto/ed25519.ts';
+import { newId } from '../../crypto/hash.ts';
+import { DomainError } from '../../errors.ts';
+import type { HarborIntent, Prisma } from '../../generated/prisma/client.ts';
+import { recordAudit } from '../audit/service.ts';
+import { enforceIntentGuardrails } from '../guardrails/enforce.ts';
+import { appendLedgerEvent } from './ledger.ts';
+import { validatePredicate } from './predicate.ts';
+import { settlementModeFor, SETTLEMENT_RAILS } from './rails.ts';
+import { PURPOSE, recognize, type HarborCtx } from './gate.ts';
+import { intentSignBytesV6, intentSignBytesV7, type IntentSigningFields } from './wire.ts';
+import { publishedHead } from './policies.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const jsonObject = z.record(z.string(), z.unknown());
+
+/** Largest amount one intent may carry (integer cents). */
+export const MAX_AMOUNT_CENTS = 2_000_000_000;
+export const amountCents = z.number().int().min(1).max(MAX_AMOUNT_CENTS);
+export const currency = z.string().regex(/^[A-Za-z]{3,10}$/, 'must be a currency code such as usd');
+
+/** The principal-signed create body (the SDK's field set, camelCased). */
+export const intentCreateInput = z.object({
+  intentId: z.string().regex(UUID, 'must be a UUID'),
+  principalDid: z.string().min(1).max(512),
+  principalPubkey: z.string().min(1).max(100),
+  principalSignature: z.string().min(1).max(200),
+  payeeDid: z.string().min(1).max(512),
+  payeePubkey: z.string().min(1).max(100),
+  budget: jsonObject,
+  currency,
+  amountCents,
+  evidenceSchema: jsonObject,
+  deadline: z.iso.datetime({ offset: true }),
+  predicateDsl: jsonObject.nullish(),
+  settlementRail: z.enum(SETTLEMENT_RAILS),
+  signingVersion: z.union([z.literal(6), z.literal(7)]),
+  policyBinding: z.object({ templateId: z.string().min(1).max(128), versionSeq: z.number().int().min(1) }).nullish(),
+  allowedTools: z.array(z.string().min(1).max(200)).min(1).max(100),
+  predicateRef: z.string().max(512).nullish(),
+  completionPresetId: z.string().max(128).nullish(),
+});
+export type IntentCreateInput = z.infer<typeof intentCreateInput>;
+
+/** Verify the principal's signature over the SDK byte layout, with the authenticated tenant. */
+async function verifyPrincipalSignature(ctx: HarborCtx, input: IntentCreateInput): Promise<{ predicate: unknown; policy?: { templateId: string; seq: number } }> {
+  const principalKey = decodePublicKey(input.principalPubkey, ['base64']);
+  const payeeKey = decodePublicKey(input.payeePubkey, ['base64']);
+  const signature = decodeSignature(input.principalSignature, ['base64']);
+  if (!principalKey || !payeeKey) throw new DomainError('invalid_request', 'principal_pubkey and payee_pubkey must be base64 Ed25519 public keys');
+  if (!signature) throw new DomainError('principal_signature_invalid', 'principal_signature must be a base64 Ed25519 signature');
+  const fields: IntentSigningFields = {
+    intentId: input.intentId,
+    principalDid: input.principalDid,
+    payeeDid: input.payeeDid,
+    amountCents: input.amountCents,
+    currency: input.currency,
+    deadline: input.deadline,
+    budget: input.budget,
+    evidenceSchema: input.evidenceSchema,
+    predicate: input.predicateDsl,
+    predicateRef: input.predicateRef ?? '',
+    allowedTools: input.allowedTools,
+    settlementRail: input.settlementRail,
+    payeePubkey: payeeKey,
+  };
+  let bytes: Uint8Array;
+  let result: { predicate: unknown; policy?: { templateId: string; seq: number } };
+  if (input.signingVersion === 6) {
+    if (!input.predicateDsl) throw new DomainError('invalid_request', 'predicate_dsl is required with signing_version 6', { field: ['predicateDsl'] });
+    if (input.policyBinding) throw new DomainError('invalid_request', 'policy_binding must be null with signing_version 6', { field: ['policyBinding'] });
+    bytes = intentSignBytesV6(ctx.principal.tenantId, fields);
+    result = { predicate: input.predicateDsl };
+  } else {
+    if (!input.policyBinding) throw new DomainError('invalid_request', 'policy_binding is required with signing_version 7', { field: ['policyBinding'] });
+    // The bound policy's materialised predicate is what the principal signed, from our published head.
+    const head = await publishedHead(ctx.runtime.db, ctx.principal.tenantId, input.policyBinding.templateId);
+    if (!head || head.seq !== input.policyBinding.versionSeq) {
+      throw new DomainError('conflict', `policy_binding does not name the published head of ${input.policyBinding.templateId}`, {
+        details: { head_seq: head?.seq ?? null },
+      });
+    }
+    bytes = intentSignBytesV7(ctx.principal.tenantId, { ...fields, predicate: head.predicate }, {
+      templateId: head.templateId,
+      versionSeq: head.seq,
+      contentDigest: Buffer.from(head.digestHex, 'hex'),
+    });
+    result = { predicate: head.predicate, policy: { templateId: head.templateId, seq: head.seq } };
+  }
+  if (!verifyEd25519(principalKey, bytes, signature)) {
+    throw new DomainError('principal_signature_invalid', 'principal_signature does not verify over the intent terms for this tenant');
+  }
+  return result;
+}
+
+async function insertIntent(ctx: HarborCtx, tx: Prisma.TransactionClient, data: Omit<Prisma.HarborIntentUncheckedCreateInput, 'id' | 'tenantId' | 'state' | 'createdAt' | 'updatedAt'>) {
+  const now = ctx.runtime.clock.now();
+  const exists = await tx.harborIntent.findUnique({ where: { tenantId_intentId: { tenantId: ctx.principal.tenantId, intentId: data.intentId } } });
+  if (exists) throw new DomainError('conflict', `Intent ${data.intentId} already exists`);
+  const intent = await tx.harborIntent.create({
+    data: { ...data, id: newId('int'), tenantId: ctx.principal.tenantId, state: 'created', createdAt: now, updatedAt: now },
+  });
+  await appendLedgerEvent(tx, ctx, {
+    tenantId: intent.tenantId,
+    intentId: intent.intentId,
+    type: 'intent.created',
+    amountCents: intent.amountCents,
+    currency: intent.currency,
+    payload: { principal_did: intent.principalDid, payee_did: intent.payeeDid, settlement_rail: intent.settlementRail, source: intent.source, predicate: intent.predicate },
+  });
+  await recordAudit(tx, ctx, {
+    tenantId: intent.tenantId,
+    eventType: 'harbor.intent.created',
+    resource: 'harbor_intent',
+    resourceId: intent.intentId,
+    details: { amount_cents: intent.amountCents, currency: intent.currency, settlement_rail: intent.settlementRail, source: intent.source },
+  });
+  return intent;
+}
+
+/** POST /harbor/intents: principal-signed terms; recognition-gated; guardrails first. */
+export async function createIntent(ctx: HarborCtx, input: IntentCreateInput, idempotencyKey?: string | null): Promise<HarborIntent> {
+  const settlementMode = settlementModeFor(ctx.principal.environment, input.settlementRail);
+  if (input.predicateDsl) validatePredicate(input.predicateDsl);
+  const signed = await verifyPrincipalSignature(ctx, input);
+  const consume = await recognize(ctx, PURPOSE.create);
+  await enforceIntentGuardrails(ctx, {
+    amountCents: input.amountCents,
+    currency: input.currency,
+    rawPredicate: input.signingVersion === 6,
+    templateId: signed.policy?.templateId ?? null,
+    intentId: input.intentId,
+    idempotencyKey,
+  });
+  return ctx.runtime.db.$transaction(async (tx) => {
+    await consume(tx);
+    return insertIntent(ctx, tx, {
+      intentId: input.intentId.toLowerCase(),
+      principalDid: input.principalDid,
+      principalPubkey: input.principalPubkey,
+      payeeDid: input.payeeDid,
+      payeePubkey: input.payeePubkey,
+      amountCents: input.amountCents,
+      currency: input.currency,
+      settlementRail: input.settlementRail,
+      settlementMode,
+      deadline: new Date(input.deadline),
+      budget: input.budget as Prisma.InputJsonValue,
+      evidenceSchema: input.evidenceSchema as Prisma.InputJsonValue,
+      predicate: signed.predicate as Prisma.InputJsonValue,
+      predicateRef: input.predicateRef ?? null,
+      allowedTools: input.allowedTools,
+      policyTemplateId: signed.policy?.templateId ?? null,
+      policyVersionSeq: signed.policy?.seq ?? null,
+      signingVersion: input.signingVersion,
+      source: 'principal_signed',
+      createdBy: ctx.principal.subjectId,
+    });
+  });
+}
+
+export const checkoutInput = z.object({
+  amountCents,
+  currency,
+  recipient: z.string().trim().min(1).max(512),
+  memo: z.string().trim().min(1).max(500),
+  reference: z.string().trim().max(200).optional(),
+  settlementRail: z.enum(SETTLEMENT_RAILS).optional(),
+});
+export type CheckoutInput = z.infer<typeof checkoutInput>;
+
+/**
+ * Agent checkout: the signed agent request is the authorisation (there is no principal
+ * signature); guardrails apply as for any intent. The intent is created here and funded by the
+ * caller in the same transaction.
+ */
+export async function createCheckoutIntent(ctx: HarborCtx, input: CheckoutInput, tx: Prisma.TransactionClient, idempotencyKey?: string | null) {
+  const rail = input.settlementRail ?? 'stripe_connect';
+  const settlementMode = settlementModeFor(ctx.principal.environment, rail);
+  const intentId = randomUUID();
+  await enforceIntentGuardrails(ctx, { amountCents: input.amountCents, currency: input.currency, rawPredicate: false, templateId: null, intentId, idempotencyKey });
+  const now = ctx.runtime.clock.now();
+  return insertIntent(ctx, tx, {
+    intentId,
+    principalDid: `agent:${ctx.principal.subjectId}`,
+    payeeDid: input.recipient,
+    amountCents: input.amountCents,
+    currency: input.currency,
+    settlementRail: rail,
+    settlementMode,
+    deadline: new Date(now.getTime() + 7 * 86_400_000),
+    budget: { max: input.amountCents, memo: input.memo, reference: input.reference ?? null },
+    evidenceSchema: {},
+    predicate: { version: 1, root: { op: 'true' } },
+    allowedTools: ['*'],
+    source: 'agent_checkout',
+    createdBy: ctx.principal.subjectId,
+  });
+}
