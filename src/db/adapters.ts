@@ -47,6 +47,16 @@ export function openPostgres(connectionString: string, poolSize?: number): Adapt
   factory.connect = async () => {
     const adapter = await connect();
     const io = adapter as unknown as { performIO(query: unknown): Promise<{ fields: Array<{ dataTypeID: number }> }> };
+    // adapter-pg splits scripts on ";", which breaks dollar-quoted function bodies in migrations.
+    // PostgreSQL's simple query protocol runs a multi-statement script as it is.
+    const driver = adapter as unknown as { underlyingDriver(): { query(sql: string): Promise<unknown> }; onError(e: unknown): never };
+    adapter.executeScript = async (script: string) => {
+      try {
+        await driver.underlyingDriver().query(script);
+      } catch (error) {
+        driver.onError(error);
+      }
+    };
     const performIO = io.performIO.bind(adapter);
     io.performIO = async (query) => {
       const result = await performIO(query);

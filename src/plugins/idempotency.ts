@@ -12,6 +12,17 @@ const KEY = /^[\x21-\x7e]{1,255}$/;
 
 const errorResult = (error: DomainError): ExecutionResult => ({ errors: [error] });
 
+/** Fields holding a secret shown once (keys, PATs, tokens): never stored, so a replay omits them. */
+const SECRET_FIELD = /^(secret|token|access_?token|refresh_?token|capability_?token|api_?key)$/i;
+
+function withoutSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutSecrets);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_FIELD.test(k) && typeof v === 'string' ? null : withoutSecrets(v)]));
+  }
+  return value;
+}
+
 function hasFailures(result: ExecutionResult): boolean {
   if (result.errors?.length) return true;
   return Object.values(result.data ?? {}).some((payload) => {
@@ -23,7 +34,7 @@ function hasFailures(result: ExecutionResult): boolean {
 /**
  * Idempotency-Key on every authenticated mutation POST (REST routes run as mutations too).
  * Scoped per tenant + credential + route; the first completed result is stored and replayed with
- * `Idempotent-Replayed: true`; the same key with another body is 422; while the first is still
+ * `Idempotent-Replayed: true` (minus one-time secrets, which are never stored); the same key with another body is 422; while the first is still
  * running, 409 with Retry-After. Failures store nothing, nor do answers a service marks as not
  * final (a 202/402 funding poll). Database-backed, so every node agrees. Keys live 24 hours.
  */
@@ -88,7 +99,7 @@ export function useIdempotency(runtime: Runtime): Plugin<RequestContext> {
                 }
                 await db.idempotencyRecord.update({
                   where: { id: recordId },
-                  data: { status: 'completed', responseBody: JSON.parse(JSON.stringify({ data: outcome.data })) as Prisma.InputJsonValue },
+                  data: { status: 'completed', responseBody: withoutSecrets(JSON.parse(JSON.stringify({ data: outcome.data }))) as Prisma.InputJsonValue },
                 });
                 await db.idempotencyRecord.deleteMany({ where: { tenantId: scope.tenantId, expiresAt: { lt: runtime.clock.now() } } });
               },

@@ -122,10 +122,10 @@ async function insertIntent(ctx: HarborCtx, tx: Prisma.TransactionClient, data: 
 
 /** POST /harbor/intents: principal-signed terms; recognition-gated; guardrails first. */
 export async function createIntent(ctx: HarborCtx, input: IntentCreateInput, idempotencyKey?: string | null): Promise<HarborIntent> {
+  const consume = await recognize(ctx, PURPOSE.create);
   const settlementMode = settlementModeFor(ctx.principal.environment, input.settlementRail);
   if (input.predicateDsl) validatePredicate(input.predicateDsl);
   const signed = await verifyPrincipalSignature(ctx, input);
-  const consume = await recognize(ctx, PURPOSE.create);
   await enforceIntentGuardrails(ctx, {
     amountCents: input.amountCents,
     currency: input.currency,

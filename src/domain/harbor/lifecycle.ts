@@ -62,8 +62,8 @@ export async function fundIntent(
   payment: { paymentSignature?: string | null; paymentAuthorization?: string | null } = {},
   options: { skipGate?: boolean; tx?: Tx; intent?: HarborIntent } = {},
 ): Promise<FundResult> {
-  const intent = options.intent ?? (await findIntent(ctx.runtime.db, ctx.principal.tenantId, intentId));
   const consume = options.skipGate ? async () => undefined : await recognize(ctx, PURPOSE.fund);
+  const intent = options.intent ?? (await findIntent(ctx.runtime.db, ctx.principal.tenantId, intentId));
   // Reject before touching the rail when the state does not allow funding at all.
   nextState(intent.state, 'fund_succeeded');
   const outcome: FundingOutcome = simulateFunding(intent.settlementRail, intent, { ...payment, attempt: intent.fundingAttempts + 1 });
@@ -112,6 +112,7 @@ export interface EvidenceResult {
  * key accepts only evidence signed by that key (EvidenceSignV1 over the SDK byte layout).
  */
 export async function submitEvidence(ctx: HarborCtx, intentId: string, input: z.infer<typeof evidenceInput>): Promise<EvidenceResult> {
+  const consume = await recognize(ctx, PURPOSE.evidence);
   const intent = await findIntent(ctx.runtime.db, ctx.principal.tenantId, intentId);
   nextState(intent.state, 'evidence');
   if (intent.payeePubkey) {
@@ -131,7 +132,6 @@ export async function submitEvidence(ctx: HarborCtx, intentId: string, input: z.
       throw new DomainError('evidence_signature_invalid', 'payee_signature does not verify over this evidence');
     }
   }
-  const consume = await recognize(ctx, PURPOSE.evidence);
   const schemaValid = matchesSchema(intent.evidenceSchema, input.payload);
   const predicatePassed = schemaValid && evaluatePredicate(intent.predicate, input.payload, { amountCents: intent.amountCents });
   const payloadDigest = Buffer.from(jsonDigest(input.payload)).toString('hex');
@@ -173,12 +173,12 @@ export const settlementInput = z.object({
  * unknown outcome leaves the intent in settlement_pending (confirm again to re-poll).
  */
 export async function confirmSettlement(ctx: HarborCtx, intentId: string, input: z.infer<typeof settlementInput>): Promise<HarborIntent> {
+  const consume = await recognize(ctx, PURPOSE.settle);
   const intent = await findIntent(ctx.runtime.db, ctx.principal.tenantId, intentId);
   if (intent.state !== 'settlement_pending') nextState(intent.state, 'settlement_requested');
   if (input.simulatorOutcome && intent.settlementMode !== 'simulated') {
     throw new DomainError('invalid_request', 'simulator_outcome is only accepted for simulated (sandbox) settlement', { field: ['simulatorOutcome'] });
   }
-  const consume = await recognize(ctx, PURPOSE.settle);
   const outcome: SettlementOutcome = input.simulatorOutcome ?? 'succeeded';
   return ctx.runtime.db.$transaction(async (tx) => {
     await consume(tx);
@@ -202,9 +202,9 @@ export const disputeOpenInput = z.object({ reason: z.string().trim().min(3).max(
 export const disputeResolveInput = z.object({ outcome: z.enum(['release', 'refund', 'split']), rationale: z.string().trim().min(3).max(2000) });
 
 export async function openDispute(ctx: HarborCtx, intentId: string, input: z.infer<typeof disputeOpenInput>): Promise<HarborIntent> {
+  const consume = await recognize(ctx, PURPOSE.disputeOpen);
   const intent = await findIntent(ctx.runtime.db, ctx.principal.tenantId, intentId);
   nextState(intent.state, 'dispute_open');
-  const consume = await recognize(ctx, PURPOSE.disputeOpen);
   return ctx.runtime.db.$transaction(async (tx) => {
     await consume(tx);
     return step(ctx, tx, intent, 'dispute_open', { type: 'dispute.opened', payload: { reason: input.reason, evidence_refs: input.evidenceRefs ?? [] } }, {
@@ -214,9 +214,9 @@ export async function openDispute(ctx: HarborCtx, intentId: string, input: z.inf
 }
 
 export async function resolveDispute(ctx: HarborCtx, intentId: string, input: z.infer<typeof disputeResolveInput>): Promise<HarborIntent> {
+  const consume = await recognize(ctx, PURPOSE.disputeResolve);
   const intent = await findIntent(ctx.runtime.db, ctx.principal.tenantId, intentId);
   nextState(intent.state, 'dispute_resolve');
-  const consume = await recognize(ctx, PURPOSE.disputeResolve);
   return ctx.runtime.db.$transaction(async (tx) => {
     await consume(tx);
     return step(ctx, tx, intent, 'dispute_resolve', { type: 'dispute.resolved', amountCents: intent.amountCents, payload: { outcome: input.outcome, rationale: input.rationale } }, {

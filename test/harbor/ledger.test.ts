@@ -1,0 +1,70 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestGateway, rest, type TestGateway } from '../helpers/gateway.ts';
+import { createOrg } from '../helpers/factories.ts';
+import { fundedIntent, harborActor, type HarborActor } from '../helpers/harbor.ts';
+import { verifyLedgerChain } from '../../src/domain/harbor/ledger.ts';
+
+let gw: TestGateway;
+beforeAll(async () => {
+  gw = await createTestGateway();
+});
+afterAll(() => gw.close());
+
+async function chainOf(events: number): Promise<HarborActor> {
+  const actor = await harborActor(gw, await createOrg(gw));
+  for (let i = 0; i < events / 2; i++) await fundedIntent(gw, actor);
+  return actor;
+}
+
+/** Tamper as an attacker with database access would: bypass the append-only trigger. */
+async function tamper(sql: string, ...params: unknown[]) {
+  await gw.runtime.db.$transaction(async (tx) => {
+    await tx.$executeRawUnsafe('ALTER TABLE "LedgerEvent" DISABLE TRIGGER "LedgerEvent_append_only"');
+    await tx.$executeRawUnsafe(sql, ...params);
+    await tx.$executeRawUnsafe('ALTER TABLE "LedgerEvent" ENABLE TRIGGER "LedgerEvent_append_only"');
+  });
+}
+
+describe('hash-chained ledger', () => {
+  it('an untouched chain passes, per tenant, via REST and GraphQL', async () => {
+    const actor = await chainOf(6);
+    const report = await verifyLedgerChain(gw.runtime.db, actor.tenantId);
+    expect(report).toMatchObject({ ok: true, eventsChecked: 6, headSeq: 6, firstBreak: null });
+    const res = await rest(gw, 'GET', '/v1/compliance/ledger/verify', undefined, { token: actor.token });
+    expect(res.body).toMatchObject({ tenant_id: actor.tenantId, status: 'pass', events_checked: 6, head_seq: 6, first_break: null });
+    // Small batches exercise the streaming path.
+    expect((await verifyLedgerChain(gw.runtime.db, actor.tenantId, 2)).ok).toBe(true);
+  });
+
+  it('the database refuses updates and deletes', async () => {
+    const actor = await chainOf(2);
+    await expect(gw.runtime.db.$executeRawUnsafe('UPDATE "LedgerEvent" SET "amountCents" = 1 WHERE "tenantId" = $1', actor.tenantId)).rejects.toThrow(/append-only/);
+    await expect(gw.runtime.db.$executeRawUnsafe('DELETE FROM "LedgerEvent" WHERE "tenantId" = $1', actor.tenantId)).rejects.toThrow(/append-only/);
+  });
+
+  it('tampering with one event makes the check fail at exactly that event', async () => {
+    const actor = await chainOf(8);
+    await tamper('UPDATE "LedgerEvent" SET "amountCents" = "amountCents" + 1 WHERE "tenantId" = $1 AND "seq" = 5', actor.tenantId);
+    const report = await verifyLedgerChain(gw.runtime.db, actor.tenantId, 3);
+    expect(report).toMatchObject({ ok: false, eventsChecked: 4, firstBreak: { seq: 5, reason: 'event content does not match its hash' } });
+    const res = await rest(gw, 'GET', '/v1/compliance/ledger/verify', undefined, { token: actor.token });
+    expect(res.body).toMatchObject({ status: 'fail', first_break: { seq: 5 } });
+    // Other tenants' chains are unaffected.
+    const other = await chainOf(2);
+    expect((await verifyLedgerChain(gw.runtime.db, other.tenantId)).ok).toBe(true);
+  });
+
+  it('detects a recomputed hash (broken link), a deleted event, and a truncated tip', async () => {
+    const relinked = await chainOf(6);
+    await tamper(`UPDATE "LedgerEvent" SET "hash" = repeat('a', 64) WHERE "tenantId" = $1 AND "seq" = 3`, relinked.tenantId);
+    expect((await verifyLedgerChain(gw.runtime.db, relinked.tenantId)).firstBreak).toMatchObject({ seq: 3 });
+
+    const gap = await chainOf(6);
+    await tamper('DELETE FROM "LedgerEvent" WHERE "tenantId" = $1 AND "seq" = 4', gap.tenantId);
+    expect((await verifyLedgerChain(gw.runtime.db, gap.tenantId)).firstBreak).toMatchObject({ seq: 4, reason: 'missing event (gap in seq)' });
+
+    const tip = await chainOf(6);
+    await tamper('DELETE FROM "LedgerEvent" WHERE "tenantId" = $1 AND "seq" = 6', tip.tenantId);
+    expect((await verifyLedgerChain(gw.runtime.db, tip.tenantId)).firstBreak).toMatchObject({ seq: 6 });
+  });
+});
