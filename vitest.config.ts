@@ -14,6 +14,8 @@ export default defineConfig({
   resolve: { alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }] },
   test: {
     include: ['test/**/*.test.ts'],
+    // Suites that need a Redis server run when TEST_REDIS_URL points at one.
+    exclude: ['**/node_modules/**', ...(process.env.TEST_REDIS_URL ? [] : ['test/**/*.redis.test.ts'])],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000,

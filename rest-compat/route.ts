@@ -17,6 +17,8 @@ export interface RouteAuth {
   admin?: boolean;
   /** High-risk: an agent JWT bound to a key plus X-Agent-Signature (PATs and unsigned JWTs get 401). */
   signed?: boolean;
+  /** Recognition-gated Harbor write: an agent recognition proof, or a signed agent request. */
+  recognition?: boolean;
 }
 
 export interface RestInput {

@@ -9,6 +9,12 @@ import type { Logger } from './logger.ts';
 export class StartupError extends Error {}
 
 /**
+ * The embedded database has one connection: under load a transaction may wait its turn well past
+ * Prisma's 2 s default. Waiting is correct there; failing the request is not.
+ */
+export const TRANSACTION_OPTIONS = { maxWait: 15_000, timeout: 15_000 };
+
+/**
  * PGlite is one process per data directory. A lock file holding our pid makes a second process
  * (a second server, or `npm run bootstrap` while the server runs) stop with a clear message.
  */
@@ -64,7 +70,7 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
   } else {
     handle = openPostgres(config.database.url, config.DATABASE_POOL_SIZE);
   }
-  const db = new PrismaClient({ adapter: handle.factory });
+  const db = new PrismaClient({ adapter: handle.factory, transactionOptions: TRANSACTION_OPTIONS });
   const close = async () => {
     await db.$disconnect().catch(() => undefined);
     await handle.close().catch(() => undefined);

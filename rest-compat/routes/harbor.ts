@@ -8,7 +8,7 @@ import { page, snakeBody, timestamp } from '../schemas.ts';
 
 const tag = 'Harbor';
 const USER_ERRORS = 'userErrors { code message field }';
-const writer = { principals: ['user' as const, 'api_key' as const, 'harbor' as const, 'agent' as const], admin: true };
+const writer = { principals: ['user' as const, 'api_key' as const, 'harbor' as const, 'agent' as const], admin: true, recognition: true };
 const reader = { principals: ['user' as const, 'api_key' as const, 'harbor' as const, 'pat' as const, 'agent' as const] };
 
 /** One intent as REST shows it: SDK field names, `tenant` and `tenant_id` both (clients read either). */
@@ -85,7 +85,15 @@ const intentPath = (suffix: string) => `/harbor/intents/{intent_id}${suffix}`;
 const example = { params: { intent_id: '7f2a9b1e-2f66-4f4f-9c6e-8f4b8e85c401' } };
 const stripPayment = (value: string | null) => (value ? value.replace(/^Payment\s+/i, '') : undefined);
 
-const intentWrite = (route: { path: string; summary: string; field: string; inputType: string | null; body?: z.ZodType; variables?: (i: RestInput) => Record<string, unknown> }) =>
+const intentWrite = (route: {
+  path: string;
+  summary: string;
+  field: string;
+  inputType: string | null;
+  body?: z.ZodType;
+  example?: Record<string, unknown>;
+  variables?: (i: RestInput) => Record<string, unknown>;
+}) =>
   operation({
     method: 'POST',
     path: route.path,
@@ -93,7 +101,7 @@ const intentWrite = (route: { path: string; summary: string; field: string; inpu
     tag,
     auth: writer,
     body: route.body,
-    example: { ...example, body: {} },
+    example: { ...example, body: route.example ?? {} },
     errors: [404, 409, 422],
     response: intent,
     operation: route.inputType
@@ -111,6 +119,27 @@ export const harborRoutes: RestRoute[] = [
     tag,
     auth: writer,
     body: snakeBody(intentCreateInput).extend({ policy_binding: z.object({ template_id: z.string(), version_seq: z.number().int() }).nullish() }),
+    // The SDK's published create-body vector (tenant "tenant-golden").
+    example: {
+      body: {
+        intent_id: '7f2a9b1e-2f66-4f4f-9c6e-8f4b8e85c401',
+        principal_did: 'did:principal:1',
+        principal_pubkey: '0EqyMnQrtKs6E2i9RhXk5tAiSrcaAWuvhSCjMsl3hzc=',
+        principal_signature: 'NcUqFsuy7oSM8YTuumYV+HJLfujVNIf1LEuSmLeoao47uCOpecDdASbZ6ZWMXa5rFIQGx4M/nrqQW4qAteP1BA==',
+        payee_did: 'did:payee:1',
+        payee_pubkey: 'oJql9HpnWYAv+VX43C0qFKXJnSO+l/hkEn/5ODRVpPA=',
+        budget: { max: 100, a: 1 },
+        currency: 'usd',
+        amount_cents: 100,
+        evidence_schema: { type: 'object' },
+        deadline: '2030-01-02T15:04:05Z',
+        predicate_dsl: { version: 1, root: { op: 'true' } },
+        settlement_rail: 'stripe_connect',
+        signing_version: 6,
+        policy_binding: null,
+        allowed_tools: ['Harbor.Evidence_Submit', 'harbor.describe'],
+      },
+    },
     errors: [409, 422],
     response: intent,
     status: 201,
@@ -185,6 +214,7 @@ export const harborRoutes: RestRoute[] = [
     field: 'intentDisputeOpen',
     inputType: 'IntentDisputeOpenInput!',
     body: snakeBody(disputeOpenInput),
+    example: { reason: 'vendor never delivered' },
   }),
   intentWrite({
     path: '/harbor/operator/v1/intents/{intent_id}/dispute/resolve',
@@ -192,6 +222,7 @@ export const harborRoutes: RestRoute[] = [
     field: 'intentDisputeResolve',
     inputType: 'IntentDisputeResolveInput!',
     body: snakeBody(disputeResolveInput),
+    example: { outcome: 'refund', rationale: 'no delivery evidence' },
   }),
   operation({
     method: 'GET',

@@ -2,7 +2,7 @@ import { builder } from '../builder.ts';
 import type { RequestContext } from '../context.ts';
 import type { HarborIntent, SpendDecision } from '../generated/prisma/client.ts';
 import { requestState } from '../plugins/request-state.ts';
-import { checkoutInput, createCheckoutIntent, createIntent, intentCreateInput } from '../domain/harbor/intents.ts';
+import { checkout, checkoutInput, createIntent, intentCreateInput } from '../domain/harbor/intents.ts';
 import {
   confirmSettlement,
   disputeOpenInput,
@@ -369,14 +369,7 @@ builder.mutationFields((t) => ({
     authScopes: { signedAgent: true },
     args: { input: t.arg({ type: CheckoutInput, required: true, validate: checkoutInput }) },
     resolve: (_r, { input }, ctx) =>
-      withUserErrors(async () => {
-        const hctx = harborCtx(ctx);
-        const result = await ctx.runtime.db.$transaction(async (tx) => {
-          const intent = await createCheckoutIntent(hctx, compact(input) as never, tx, idempotencyKeyOf(ctx));
-          return fundIntent(hctx, intent.intentId, {}, { skipGate: true, tx, intent });
-        });
-        return shapeFund(ctx, result);
-      }),
+      withUserErrors(async () => shapeFund(ctx, await checkout(harborCtx(ctx), compact(input) as never, idempotencyKeyOf(ctx)))),
   }),
 }));
 

@@ -8,7 +8,7 @@ import { loadConfig, type Config } from '../../src/config.ts';
 import { ManualClock, systemClock, type Clock } from '../../src/clock.ts';
 import { MemoryMailer } from '../../src/mail.ts';
 import type { Runtime } from '../../src/context.ts';
-import type { Database } from '../../src/db.ts';
+import { TRANSACTION_OPTIONS, type Database } from '../../src/db.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { KeyValueStore } from '../../src/stores.ts';
 
@@ -25,7 +25,7 @@ export async function testDatabase(): Promise<Database> {
   const info = inject('testDatabase');
   const handle =
     info.kind === 'postgres' ? openPostgres(info.url, 4) : await openPglite(undefined, new Blob([fs.readFileSync(info.template)]));
-  const db = new PrismaClient({ adapter: handle.factory });
+  const db = new PrismaClient({ adapter: handle.factory, transactionOptions: TRANSACTION_OPTIONS });
   return {
     db,
     handle,

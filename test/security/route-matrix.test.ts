@@ -93,7 +93,11 @@ describe('route × credential matrix', () => {
       const expectForbidden = !allowedKind || (route.auth.admin && credential.readOnly);
       const context = `${credential.name}: ${res.status} ${JSON.stringify(res.body)}`;
       expect(res.status, context).toBeLessThan(500);
-      if (expectForbidden) expect(res.status, context).toBe(403);
+      // High-risk routes: agents and PATs that did not (or cannot) sign are unauthenticated for them.
+      if (route.auth.signed && (credential.kind === 'agent' || credential.kind === 'pat')) expect(res.body.error.code, context).toBe('signature_missing');
+      else if (expectForbidden) expect(res.status, context).toBe(403);
+      // Recognition-gated writes: a valid credential still needs a proof (none is sent here).
+      else if (route.auth.recognition) expect(res.body.error.code, context).toBe('recognition_proof_required');
       else expect([401, 403], context).not.toContain(res.status);
     }
   });

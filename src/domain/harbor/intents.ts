@@ -12,6 +12,7 @@ import { settlementModeFor, SETTLEMENT_RAILS } from './rails.ts';
 import { PURPOSE, recognize, type HarborCtx } from './gate.ts';
 import { intentSignBytesV6, intentSignBytesV7, type IntentSigningFields } from './wire.ts';
 import { publishedHead } from './policies.ts';
+import { fundIntent, type FundResult } from './lifecycle.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const jsonObject = z.record(z.string(), z.unknown());
@@ -172,30 +173,32 @@ export const checkoutInput = z.object({
 export type CheckoutInput = z.infer<typeof checkoutInput>;
 
 /**
- * Agent checkout: the signed agent request is the authorisation (there is no principal
- * signature); guardrails apply as for any intent. The intent is created here and funded by the
- * caller in the same transaction.
+ * Agent checkout: the signed agent request is the authorisation (there is no principal signature);
+ * guardrails apply as for any intent. Creates the intent and funds it in one transaction.
  */
-export async function createCheckoutIntent(ctx: HarborCtx, input: CheckoutInput, tx: Prisma.TransactionClient, idempotencyKey?: string | null) {
+export async function checkout(ctx: HarborCtx, input: CheckoutInput, idempotencyKey?: string | null): Promise<FundResult> {
   const rail = input.settlementRail ?? 'stripe_connect';
   const settlementMode = settlementModeFor(ctx.principal.environment, rail);
   const intentId = randomUUID();
   await enforceIntentGuardrails(ctx, { amountCents: input.amountCents, currency: input.currency, rawPredicate: false, templateId: null, intentId, idempotencyKey });
   const now = ctx.runtime.clock.now();
-  return insertIntent(ctx, tx, {
-    intentId,
-    principalDid: `agent:${ctx.principal.subjectId}`,
-    payeeDid: input.recipient,
-    amountCents: input.amountCents,
-    currency: input.currency,
-    settlementRail: rail,
-    settlementMode,
-    deadline: new Date(now.getTime() + 7 * 86_400_000),
-    budget: { max: input.amountCents, memo: input.memo, reference: input.reference ?? null },
-    evidenceSchema: {},
-    predicate: { version: 1, root: { op: 'true' } },
-    allowedTools: ['*'],
-    source: 'agent_checkout',
-    createdBy: ctx.principal.subjectId,
+  return ctx.runtime.db.$transaction(async (tx) => {
+    const intent = await insertIntent(ctx, tx, {
+      intentId,
+      principalDid: `agent:${ctx.principal.subjectId}`,
+      payeeDid: input.recipient,
+      amountCents: input.amountCents,
+      currency: input.currency,
+      settlementRail: rail,
+      settlementMode,
+      deadline: new Date(now.getTime() + 7 * 86_400_000),
+      budget: { max: input.amountCents, memo: input.memo, reference: input.reference ?? null },
+      evidenceSchema: {},
+      predicate: { version: 1, root: { op: 'true' } },
+      allowedTools: ['*'],
+      source: 'agent_checkout',
+      createdBy: ctx.principal.subjectId,
+    });
+    return fundIntent(ctx, intent.intentId, {}, { skipGate: true, tx, intent });
   });
 }
