@@ -125,13 +125,11 @@ export function useRestRouter(routes: RestRoute[], runtime: Runtime, graphqlPath
       // A nullable lookup that found nothing (another tenant's object looks exactly the same).
       return error ? graphqlErrorResponse(error, requestId, result.data !== undefined) : errorResponse('not_found', 'Not found', requestId);
     }
-    const userErrors = payload.userErrors as Array<{ code: string; message: string; field: string[] | null }> | undefined;
+    const userErrors = payload.userErrors as Array<{ code: string; message: string; field: string[] | null; details: Record<string, unknown> | null }> | undefined;
     if (userErrors?.length) {
       const first = userErrors[0]!;
-      const code = restCode(first.code);
-      return errorResponse(code, first.message, requestId, {
-        details: first.field ? { field: restField(first.field.join('.')) } : undefined,
-      });
+      const details = { ...(first.details ?? {}), ...(first.field ? { field: restField(first.field.join('.')) } : {}) };
+      return errorResponse(restCode(first.code), restMessage(first.message), requestId, { details: Object.keys(details).length ? details : undefined });
     }
     const rest = Array.isArray(payload) ? payload : Object.fromEntries(Object.entries(payload).filter(([k]) => k !== 'userErrors'));
     const body = route.result ? route.result(rest, input) : rest;

@@ -19,6 +19,7 @@ import { schema } from './schema/index.ts';
 import { useHttp } from './plugins/http.ts';
 import { useCredentials } from './plugins/credentials.ts';
 import { useIdempotency } from './plugins/idempotency.ts';
+import { useRateLimits } from './plugins/rate-limits.ts';
 import { createMaskError } from './plugins/errors.ts';
 import { useRestRouter } from '../rest-compat/router.ts';
 import { routes } from '../rest-compat/routes/index.ts';
@@ -101,6 +102,7 @@ export function createApp(runtime: Runtime): GatewayApp {
       useHttp(config, log),
       useRestRouter(routes, runtime),
       useCredentials(runtime),
+      useRateLimits(runtime),
       useIdempotency(runtime),
       ...[
         maxDepthPlugin({ n: 12, flattenFragments: true, propagateOnRejection: true, onReject: [armorReject] }),

@@ -5,7 +5,7 @@ import { trustedKeyInput } from '../../src/domain/agents/trusted-keys.ts';
 import { operation, snakeFields, type RestRoute } from '../route.ts';
 import { environment, page, pageQuery, pageVariables, snakeBody, timestamp } from '../schemas.ts';
 
-const USER_ERRORS = 'userErrors { code message field }';
+const USER_ERRORS = 'userErrors { code message field details }';
 const human = { principals: ['user' as const] };
 const admin = { principals: ['user' as const], admin: true };
 const agentTag = 'Agent runtime';

@@ -7,7 +7,7 @@ import { camelKeys, operation, snakeFields, type RestInput, type RestRoute } fro
 import { page, snakeBody, timestamp } from '../schemas.ts';
 
 const tag = 'Harbor';
-const USER_ERRORS = 'userErrors { code message field }';
+const USER_ERRORS = 'userErrors { code message field details }';
 const writer = { principals: ['user' as const, 'api_key' as const, 'harbor' as const, 'agent' as const], admin: true, recognition: true };
 const reader = { principals: ['user' as const, 'api_key' as const, 'harbor' as const, 'pat' as const, 'agent' as const] };
 

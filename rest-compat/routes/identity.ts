@@ -6,7 +6,7 @@ import { apiKey, environment, page, pageQuery, pageVariables, sessionTokens, sna
 
 const SESSION = snakeFields('accessToken refreshToken tokenType expiresIn expiresAt sessionId tenantId organizationId environment');
 const API_KEY = `node_id: id ${snakeFields('apiKeyId name prefix hint environment status createdAt expiresAt lastUsedAt revokedAt rotatedFromId')}`;
-const USER_ERRORS = 'userErrors { code message field }';
+const USER_ERRORS = 'userErrors { code message field details }';
 const tag = 'Identity and access';
 const human = { principals: ['user' as const] };
 const admin = { principals: ['user' as const], admin: true };

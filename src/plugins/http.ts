@@ -1,4 +1,4 @@
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type ExecutionResult } from 'graphql';
 import type { Plugin as YogaPlugin } from 'graphql-yoga';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
@@ -76,6 +76,25 @@ export function useHttp(config: Config, log: Logger): YogaPlugin {
         }
         throw new GraphQLError('The request body is not a JSON object', { extensions: { code: 'INVALID_JSON', http: { status: 400 } } });
       });
+    },
+    // Yoga strips `extensions.http` from error bodies (it uses it for the response status). Clients
+    // of this API read the status from the error too, so put `http.status` back when serialising.
+    onResultProcess({ result, setResult }) {
+      if (!result || Array.isArray(result) || Symbol.asyncIterator in (result as object)) return;
+      const errors = (result as ExecutionResult).errors;
+      const statuses = errors?.map((e) => (e.extensions as { http?: { status?: number } } | undefined)?.http?.status);
+      if (!statuses?.some(Boolean)) return;
+      setResult({
+        ...(result as ExecutionResult),
+        stringify: (sanitized: ExecutionResult) =>
+          JSON.stringify({
+            ...sanitized,
+            errors: sanitized.errors?.map((error, i) => {
+              const json = (typeof (error as { toJSON?: unknown }).toJSON === 'function' ? error.toJSON() : error) as { extensions?: Record<string, unknown> };
+              return statuses[i] ? { ...json, extensions: { ...json.extensions, http: { status: statuses[i] } } } : json;
+            }),
+          }),
+      } as ExecutionResult);
     },
     onResponse({ request, response }) {
       const state = maybeRequestState(request);

@@ -37,6 +37,7 @@ export interface UserErrorShape {
   field: string[] | null;
   message: string;
   code: ErrorCode;
+  details?: Record<string, unknown> | null;
 }
 
 export const UserError = builder.objectRef<UserErrorShape>('UserError').implement({
@@ -45,6 +46,7 @@ export const UserError = builder.objectRef<UserErrorShape>('UserError').implemen
     field: t.exposeStringList('field', { nullable: true }),
     message: t.exposeString('message'),
     code: t.field({ type: ErrorCodeEnum, resolve: (e) => e.code }),
+    details: t.field({ type: 'JSON', nullable: true, description: 'Machine-readable specifics, e.g. guardrail violations.', resolve: (e) => e.details ?? null }),
   }),
 });
 
@@ -53,7 +55,7 @@ export const userErrorsField = <T extends { userErrors: UserErrorShape[] }>(t: P
   t.field({ type: [UserError], resolve: (p) => p.userErrors });
 
 /** Codes that are about the caller or the system, not the input: they stay top-level errors. */
-const TOP_LEVEL = new Set<string>(['unauthenticated', 'forbidden', 'rate_limited', 'service_unavailable', 'internal_error', 'tenant_mismatch']);
+const TOP_LEVEL = new Set<string>(['unauthenticated', 'forbidden', 'rate_limited', 'service_unavailable', 'guardrail_audit_unavailable', 'internal_error', 'tenant_mismatch']);
 
 /**
  * Run a mutation's service call; a DomainError becomes `userErrors` (payload convention),
@@ -64,7 +66,9 @@ export async function withUserErrors<T extends object>(run: () => Promise<T>): P
     return { ...(await run()), userErrors: [] };
   } catch (error) {
     if (error instanceof DomainError && !TOP_LEVEL.has(error.code) && !error.code.startsWith('signature_')) {
-      return { userErrors: [{ field: error.field ?? null, message: error.message, code: error.code }] } as Partial<T> & { userErrors: UserErrorShape[] };
+      return { userErrors: [{ field: error.field ?? null, message: error.message, code: error.code, details: error.details ?? null }] } as Partial<T> & {
+        userErrors: UserErrorShape[];
+      };
     }
     throw error;
   }

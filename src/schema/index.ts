@@ -4,6 +4,7 @@ import './common.ts';
 import './identity.ts';
 import './agents.ts';
 import './harbor.ts';
+import './governance.ts';
 
 export const schema = builder.toSchema();
 

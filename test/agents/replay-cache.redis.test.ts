@@ -5,7 +5,7 @@ import { createOrg } from '../helpers/factories.ts';
 import { agentSession, signatureHeaders } from '../helpers/agent.ts';
 import { startServer, type RunningServer } from '../helpers/server.ts';
 import { RedisStore } from '../../src/stores.ts';
-import { systemClock } from '../../src/clock.ts';
+import { ManualClock, systemClock, type Clock } from '../../src/clock.ts';
 
 /** Needs a Redis server: *.redis.test.ts files run when TEST_REDIS_URL is set (.ci/run sets it). */
 const redisUrl = process.env.TEST_REDIS_URL!;
@@ -17,11 +17,11 @@ const redisUrl = process.env.TEST_REDIS_URL!;
       for (const o of opened.reverse()) await o.close();
     });
 
-    async function twoNodes(): Promise<[TestGateway, TestGateway]> {
+    async function twoNodes(clock: Clock = systemClock): Promise<[TestGateway, TestGateway]> {
       const database = await testDatabase();
-      const a = await createTestGateway({ database, store: new RedisStore(redisUrl, systemClock) });
+      const a = await createTestGateway({ database, clock, store: new RedisStore(redisUrl, clock) });
       // The second node shares the database but not the process-local state.
-      const b = await createTestGateway({ database: { ...database, close: async () => {} }, store: new RedisStore(redisUrl, systemClock) });
+      const b = await createTestGateway({ database: { ...database, close: async () => {} }, clock, store: new RedisStore(redisUrl, clock) });
       opened.push(a, b);
       return [a, b];
     }
@@ -35,6 +35,17 @@ const redisUrl = process.env.TEST_REDIS_URL!;
       const replay = await rest(b, 'GET', '/api/agent/auth/me', undefined, { token: agent.token, headers });
       expect(replay.status).toBe(401);
       expect(replay.body.error.code).toBe('signature_replayed');
+    });
+
+    it('two nodes enforce one combined rate limit', async () => {
+      // Frozen half-way through an hour, so the 1-hour window cannot roll over mid-test.
+      const [a, b] = await twoNodes(new ManualClock(Math.floor(Date.now() / 3_600_000) * 3_600_000 + 1_800_000));
+      const org = await createOrg(a);
+      await rest(a, 'PUT', '/v1/admin/guardrails/policy', { mode: 'enforce', rate_limit_profile: { policy_sandbox_preview_test: { limit: 3, window_seconds: 3600 } } }, { token: org.admin.token.sandbox });
+      const preview = (node: TestGateway) => rest(node, 'POST', '/harbor/policy/v1/preview', { template_id: 'true_v1' }, { token: org.apiKey.sandbox });
+      const statuses = [];
+      for (const node of [a, b, a, b, a]) statuses.push((await preview(node)).status);
+      expect(statuses).toEqual([200, 200, 200, 429, 429]);
     });
 
     if (inject('testDatabase').kind === 'postgres') {

@@ -49,7 +49,7 @@ export function testConfig(env: Record<string, string> = {}): Config {
 
 /** A gateway on a fresh database clone, with an in-memory mailer and (optionally) a manual clock. */
 export async function createTestGateway(
-  options: { env?: Record<string, string>; clock?: ManualClock; store?: KeyValueStore; database?: Database } = {},
+  options: { env?: Record<string, string>; clock?: Clock; store?: KeyValueStore; database?: Database } = {},
 ): Promise<TestGateway> {
   const config = testConfig(options.env);
   const mailer = new MemoryMailer();
@@ -57,7 +57,45 @@ export async function createTestGateway(
   const database = options.database ?? (await testDatabase());
   const runtime = await createRuntime(config, { database, mailer, clock, store: options.store, log: createLogger(config.LOG_LEVEL) });
   const app = createApp(runtime);
-  return { app, runtime, mailer, clock, close: () => runtime.close() };
+  return {
+    app,
+    runtime,
+    mailer,
+    clock,
+    close: async () => {
+      await assertAuditRowsRedacted(runtime);
+      await runtime.close();
+    },
+  };
+}
+
+/** Secrets and personal data that must never appear in a stored audit row. */
+export const FORBIDDEN_IN_AUDIT: Array<[string, RegExp]> = [
+  ['email', /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/],
+  ['bearer token', /Bearer\s+\S+/i],
+  ['JWT', /eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/],
+  ['API key / PAT', /paybond_(sk|pat|rt)_[A-Za-z0-9]/],
+  ['IPv4 address', /\b(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}\b/],
+  ['IPv6 address', /(?<![A-Za-z0-9:])(?:[A-Fa-f0-9]{1,4}:){2,7}[A-Fa-f0-9]{1,4}(?![A-Za-z0-9:])/],
+];
+
+/**
+ * Every test gateway scans the audit rows of its database when it closes: across the suite that is
+ * every audit row any test produced. One leaked email, token, key or IP fails the run.
+ */
+async function assertAuditRowsRedacted(runtime: Runtime): Promise<void> {
+  let rows: Array<Record<string, unknown>>;
+  try {
+    rows = (await runtime.db.auditEvent.findMany()) as unknown as Array<Record<string, unknown>>;
+  } catch {
+    return; // the database is already gone (a test closed it on purpose)
+  }
+  for (const row of rows) {
+    const text = JSON.stringify(row);
+    for (const [what, pattern] of FORBIDDEN_IN_AUDIT) {
+      expect(pattern.test(text), `audit row ${row.id} (${row.eventType}) contains an unredacted ${what}: ${text}`).toBe(false);
+    }
+  }
 }
 
 export interface RestResult<T = any> {

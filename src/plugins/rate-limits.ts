@@ -1,0 +1,100 @@
+import type { Plugin } from '@envelop/core';
+import { getOperationAST, Kind, type FragmentDefinitionNode, type SelectionSetNode } from 'graphql';
+import type { RequestContext, Runtime } from '../context.ts';
+import { bucketHash } from '../domain/audit/redact.ts';
+import { recordAudit } from '../domain/audit/service.ts';
+import { activePolicy } from '../domain/guardrails/policy.ts';
+import { ROUTE_GROUP_DEFAULTS, type RouteGroup } from '../domain/limits/groups.ts';
+import { consume, rateLimitedError, rateLimitHeaders, type LimitPolicy } from '../domain/limits/limiter.ts';
+import { requestState } from './request-state.ts';
+
+/** Root fields → route group. REST routes run these fields, so both surfaces share the counters. */
+export const FIELD_GROUPS: Record<string, RouteGroup> = {
+  guardrailPolicyUpdate: 'guardrail_policy_mutation',
+  policyDraftCreate: 'policy_lifecycle_mutation',
+  policyPublish: 'policy_lifecycle_mutation',
+  policyDeprecate: 'policy_lifecycle_mutation',
+  policyRetire: 'policy_lifecycle_mutation',
+  policyRollback: 'policy_lifecycle_mutation',
+  policyPreview: 'policy_sandbox_preview_test',
+  policyTest: 'policy_sandbox_preview_test',
+  intentCreate: 'harbor_intent_mutation',
+  intentFund: 'harbor_intent_mutation',
+  intentEvidenceSubmit: 'harbor_intent_mutation',
+  intentSettlementConfirm: 'harbor_intent_mutation',
+  intentDisputeOpen: 'harbor_intent_mutation',
+  intentDisputeResolve: 'harbor_intent_mutation',
+  agentCheckoutCreate: 'harbor_intent_mutation',
+};
+
+function rootFields(selectionSet: SelectionSetNode, fragments: Map<string, FragmentDefinitionNode>, seen = new Set<string>()): string[] {
+  return selectionSet.selections.flatMap((s) => {
+    if (s.kind === Kind.FIELD) return [s.name.value];
+    if (s.kind === Kind.INLINE_FRAGMENT) return rootFields(s.selectionSet, fragments, seen);
+    if (seen.has(s.name.value)) return [];
+    seen.add(s.name.value);
+    const fragment = fragments.get(s.name.value);
+    return fragment ? rootFields(fragment.selectionSet, fragments, seen) : [];
+  });
+}
+
+const PROFILE_TTL_MS = 5_000;
+
+/**
+ * Route-group rate limits, counted per tenant in the shared store (memory, or Redis for every
+ * node) before any resolver runs, so refused attempts (bad proof, guardrail denial) count too.
+ * Tenants override a group's limit through the guardrail policy's rate_limit_profile. Every limited
+ * response carries RateLimit and RateLimit-Policy (draft-11); a refusal is 429 with Retry-After,
+ * and the first refusal of a window is audited with a hashed bucket key.
+ */
+export function useRateLimits(runtime: Runtime): Plugin<RequestContext> {
+  const profiles = new Map<string, { at: number; profile: Record<string, { limit: number; window_seconds: number }> }>();
+
+  async function policyFor(tenantId: string, group: RouteGroup): Promise<LimitPolicy> {
+    let cached = profiles.get(tenantId);
+    if (!cached || performance.now() - cached.at > PROFILE_TTL_MS) {
+      cached = { at: performance.now(), profile: (await activePolicy(runtime.db, tenantId)).rateLimitProfile };
+      profiles.set(tenantId, cached);
+    }
+    const override = cached.profile[group];
+    const defaults = ROUTE_GROUP_DEFAULTS[group];
+    return { group, limit: override?.limit ?? defaults.limit, windowSeconds: override?.window_seconds ?? defaults.windowSeconds };
+  }
+
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      const ctx = args.contextValue;
+      if (!ctx.principal) return;
+      const operation = getOperationAST(args.document, args.operationName);
+      if (!operation) return;
+      const fragments = new Map<string, FragmentDefinitionNode>();
+      for (const d of args.document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+      const groups = [...new Set(rootFields(operation.selectionSet, fragments).map((f) => FIELD_GROUPS[f]).filter((g): g is RouteGroup => Boolean(g)))];
+      if (!groups.length) return;
+      const { tenantId } = ctx.principal;
+      const headers = requestState(ctx.request).responseHeaders;
+      return (async () => {
+        for (const group of groups) {
+          const state = await consume(runtime.store, await policyFor(tenantId, group), tenantId);
+          for (const [name, value] of Object.entries(rateLimitHeaders(state))) headers.set(name, value);
+          if (state.allowed) continue;
+          const windowIndex = Math.floor(runtime.clock.now().getTime() / 1000 / state.policy.windowSeconds);
+          if (await runtime.store.putIfAbsent(`rl-audit:${group}:${tenantId}:${windowIndex}`, state.policy.windowSeconds)) {
+            await recordAudit(runtime.db, ctx, {
+              tenantId,
+              eventType: 'rate_limit.exceeded',
+              resource: group,
+              decision: 'denied',
+              details: { bucket: bucketHash(runtime.keys.hmacSecret, `${group}:${tenantId}`), limit: state.policy.limit, window_seconds: state.policy.windowSeconds },
+            }).catch((error: unknown) => runtime.log.error({ err: error }, 'rate-limit audit failed'));
+          }
+          setResultAndStopExecution({ errors: [rateLimitedError(state)] });
+          return;
+        }
+        // A saved guardrail policy applies to the tenant's next request on this node at once
+        // (other nodes pick it up within PROFILE_TTL_MS).
+        if (groups.includes('guardrail_policy_mutation')) return { onExecuteDone: () => void profiles.delete(tenantId) };
+      })();
+    },
+  };
+}
