@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { createTestGateway, rest, type TestGateway } from '../helpers/gateway.ts';
 import { createOrg } from '../helpers/factories.ts';
 import { createIntent, fundedIntent, harborActor, harborWrite, signedEvidence, signedIntentBody, type HarborActor } from '../helpers/harbor.ts';
 
@@ -8,6 +8,9 @@ let actor: HarborActor;
 beforeAll(async () => {
   gw = await createTestGateway();
   actor = await harborActor(gw, await createOrg(gw));
+  // 150 writes in a few seconds: above the default 120/minute harbor_intent_mutation limit.
+  const raised = await rest(gw, 'PUT', '/v1/admin/guardrails/policy', { mode: 'enforce', rate_limit_profile: { harbor_intent_mutation: { limit: 10_000, window_seconds: 60 } } }, { token: actor.org.admin.token.sandbox });
+  expect(raised.status).toBe(200);
 });
 afterAll(() => gw.close());
 

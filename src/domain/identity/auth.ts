@@ -285,6 +285,13 @@ export async function issueHarborAccess(ctx: ServiceContext & { principal: Princ
     rt.clock.now(),
     ttl,
   );
+  await recordAudit(rt.db, ctx, {
+    tenantId: principal.tenantId,
+    eventType: 'auth.harbor_token_issued',
+    resource: 'api_key',
+    resourceId: principal.apiKeyId,
+    details: { expires_at: issued.expiresAt.toISOString(), jti_sha256: sha256Hex(issued.jti) },
+  });
   return {
     accessToken: issued.token,
     tokenType: 'Bearer',
