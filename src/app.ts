@@ -102,7 +102,7 @@ export function createApp(runtime: Runtime): GatewayApp {
       useHttp(config, log),
       useRestRouter(routes, runtime),
       useCredentials(runtime),
-      useRateLimits(runtime),
+      ...(config.RATE_LIMITS === 'on' ? [useRateLimits(runtime)] : []),
       useIdempotency(runtime),
       ...[
         maxDepthPlugin({ n: 12, flattenFragments: true, propagateOnRejection: true, onReject: [armorReject] }),

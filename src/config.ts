@@ -33,6 +33,8 @@ const envSchema = z.object({
   TRUST_PROXY: bool.default(false),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
   GRAPHIQL: bool.default(true),
+  /** Route-group rate limits. `off` exists to measure their cost (bench/); never turn them off in production. */
+  RATE_LIMITS: z.enum(['on', 'off']).default('on'),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
 });
 

@@ -77,17 +77,16 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
     unlock();
   };
   try {
-    if (config.migrateOnStart) {
+    // Loading the WASM schema engine costs more than the rest of a restart; only do it when needed.
+    const pending = await pendingMigrations((sql) => db.$queryRawUnsafe(sql));
+    if (pending.length && config.migrateOnStart) {
       const applied = await applyMigrations(handle.factory);
       if (applied.length) log.info({ migrations: applied }, 'database migrated');
-    } else {
-      const pending = await pendingMigrations((sql) => db.$queryRawUnsafe(sql));
-      if (pending.length) {
-        throw new StartupError(
-          `The database has ${pending.length} pending migration(s) (${pending.join(', ')}). ` +
-            'Run `npm run db:migrate` or start with MIGRATE_ON_START=true.',
-        );
-      }
+    } else if (pending.length) {
+      throw new StartupError(
+        `The database has ${pending.length} pending migration(s) (${pending.join(', ')}). ` +
+          'Run `npm run db:migrate` or start with MIGRATE_ON_START=true.',
+      );
     }
   } catch (error) {
     await close();

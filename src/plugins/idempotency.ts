@@ -39,6 +39,13 @@ function hasFailures(result: ExecutionResult): boolean {
  * final (a 202/402 funding poll). Database-backed, so every node agrees. Keys live 24 hours.
  */
 export function useIdempotency(runtime: Runtime): Plugin<RequestContext> {
+  // Expired keys are swept at most once a minute per node, not on every request.
+  let nextSweep = 0;
+  const sweep = async (now: Date) => {
+    if (now.getTime() < nextSweep) return;
+    nextSweep = now.getTime() + 60_000;
+    await runtime.db.idempotencyRecord.deleteMany({ where: { expiresAt: { lt: now } } });
+  };
   return {
     onExecute({ args, setResultAndStopExecution }) {
       const ctx = args.contextValue;
@@ -62,21 +69,24 @@ export function useIdempotency(runtime: Runtime): Plugin<RequestContext> {
       let recordId: string | undefined;
       return (async () => {
         const now = runtime.clock.now();
+        // The common case is a new key: claim it first, read only when it is taken.
+        const claim = async () => {
+          const id = newId('idem');
+          const inserted = await db.$executeRaw`INSERT INTO "IdempotencyRecord" ("id", "tenantId", "credentialId", "route", "keyHash", "requestHash", "status", "createdAt", "expiresAt")
+            VALUES (${id}, ${scope.tenantId}, ${scope.credentialId}, ${scope.route}, ${scope.keyHash}, ${requestHash}, 'in_flight', ${now}, ${new Date(now.getTime() + TTL_MS)})
+            ON CONFLICT DO NOTHING`;
+          return inserted === 1 ? id : undefined;
+        };
+        recordId = await claim();
+        if (recordId) return;
         let existing = await db.idempotencyRecord.findUnique({ where: { tenantId_credentialId_route_keyHash: scope } });
         if (existing && existing.expiresAt <= now) {
-          await db.idempotencyRecord.deleteMany({ where: { id: existing.id } });
-          existing = null;
-        }
-        if (!existing) {
-          recordId = newId('idem');
-          const inserted = await db.$executeRaw`INSERT INTO "IdempotencyRecord" ("id", "tenantId", "credentialId", "route", "keyHash", "requestHash", "status", "createdAt", "expiresAt")
-            VALUES (${recordId}, ${scope.tenantId}, ${scope.credentialId}, ${scope.route}, ${scope.keyHash}, ${requestHash}, 'in_flight', ${now}, ${new Date(now.getTime() + TTL_MS)})
-            ON CONFLICT DO NOTHING`;
-          if (inserted === 1) return;
-          recordId = undefined;
+          await db.idempotencyRecord.deleteMany({ where: { id: existing.id, expiresAt: { lte: now } } });
+          recordId = await claim();
+          if (recordId) return;
           existing = await db.idempotencyRecord.findUnique({ where: { tenantId_credentialId_route_keyHash: scope } });
-          if (!existing) return;
         }
+        if (!existing) return;
         if (existing.requestHash !== requestHash) {
           setResultAndStopExecution(errorResult(new DomainError('idempotency_key_mismatch', 'This Idempotency-Key was used with a different request')));
         } else if (existing.status !== 'completed') {
@@ -101,7 +111,7 @@ export function useIdempotency(runtime: Runtime): Plugin<RequestContext> {
                   where: { id: recordId },
                   data: { status: 'completed', responseBody: withoutSecrets(JSON.parse(JSON.stringify({ data: outcome.data }))) as Prisma.InputJsonValue },
                 });
-                await db.idempotencyRecord.deleteMany({ where: { tenantId: scope.tenantId, expiresAt: { lt: runtime.clock.now() } } });
+                await sweep(runtime.clock.now());
               },
             },
       );

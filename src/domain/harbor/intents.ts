@@ -98,11 +98,13 @@ async function verifyPrincipalSignature(ctx: HarborCtx, input: IntentCreateInput
 
 async function insertIntent(ctx: HarborCtx, tx: Prisma.TransactionClient, data: Omit<Prisma.HarborIntentUncheckedCreateInput, 'id' | 'tenantId' | 'state' | 'createdAt' | 'updatedAt'>) {
   const now = ctx.runtime.clock.now();
-  const exists = await tx.harborIntent.findUnique({ where: { tenantId_intentId: { tenantId: ctx.principal.tenantId, intentId: data.intentId } } });
-  if (exists) throw new DomainError('conflict', `Intent ${data.intentId} already exists`);
-  const intent = await tx.harborIntent.create({
-    data: { ...data, id: newId('int'), tenantId: ctx.principal.tenantId, state: 'created', createdAt: now, updatedAt: now },
-  });
+  // The (tenant, intent_id) unique index decides; a duplicate aborts this transaction.
+  const intent = await tx.harborIntent
+    .create({ data: { ...data, id: newId('int'), tenantId: ctx.principal.tenantId, state: 'created', createdAt: now, updatedAt: now } })
+    .catch((error: unknown) => {
+      if ((error as { code?: string }).code === 'P2002') throw new DomainError('conflict', `Intent ${data.intentId} already exists`);
+      throw error;
+    });
   await appendLedgerEvent(tx, ctx, {
     tenantId: intent.tenantId,
     intentId: intent.intentId,

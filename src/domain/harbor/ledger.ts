@@ -56,12 +56,32 @@ export const chainHash = (prevHash: string, body: string): string =>
  * state change it records). The head row is locked for the rest of the transaction, which
  * serialises appends per tenant. There is no update or delete path; the database refuses both.
  */
+/** Every string stored in a ledger event: never needs JSON escaping (see SQL_EVENT_BODY). */
+const SAFE_VALUE = /^[A-Za-z0-9._:@+-]*$/;
+
+/** Chain heads already locked by a transaction (appends in one transaction reuse the lock). */
+const lockedHeads = new WeakMap<Tx, Map<string, { seq: number; hash: string }>>();
+
+async function lockHead(tx: Tx, tenantId: string): Promise<{ seq: number; hash: string }> {
+  const held = lockedHeads.get(tx)?.get(tenantId);
+  if (held) return held;
+  const select = () => tx.$queryRaw<Array<{ seq: number; hash: string }>>`SELECT "seq", "hash" FROM "LedgerHead" WHERE "tenantId" = ${tenantId} FOR UPDATE`;
+  let [head] = await select();
+  if (!head) {
+    await tx.$executeRaw`INSERT INTO "LedgerHead" ("tenantId", "seq", "hash") VALUES (${tenantId}, 0, ${GENESIS_HASH}) ON CONFLICT DO NOTHING`;
+    [head] = await select();
+  }
+  const heads = lockedHeads.get(tx) ?? new Map<string, { seq: number; hash: string }>();
+  heads.set(tenantId, head!);
+  lockedHeads.set(tx, heads);
+  return head!;
+}
+
 export async function appendLedgerEvent(tx: Tx, ctx: ServiceContext, input: LedgerEventInput): Promise<StoredEvent> {
-  await tx.$executeRaw`INSERT INTO "LedgerHead" ("tenantId", "seq", "hash") VALUES (${input.tenantId}, 0, ${GENESIS_HASH}) ON CONFLICT DO NOTHING`;
-  const [head] = await tx.$queryRaw<Array<{ seq: number; hash: string }>>`SELECT "seq", "hash" FROM "LedgerHead" WHERE "tenantId" = ${input.tenantId} FOR UPDATE`;
+  const head = await lockHead(tx, input.tenantId);
   const event = {
     tenantId: input.tenantId,
-    seq: head!.seq + 1,
+    seq: head.seq + 1,
     intentId: input.intentId,
     type: input.type,
     amountCents: input.amountCents ?? null,
@@ -71,10 +91,15 @@ export async function appendLedgerEvent(tx: Tx, ctx: ServiceContext, input: Ledg
     payloadDigest: sha256Hex(canonicalJson(input.payload ?? {})),
     occurredAt: ctx.runtime.clock.now().toISOString(),
   };
-  const hash = chainHash(head!.hash, eventBody(event));
-  const stored = { ...event, prevHash: head!.hash, hash };
+  for (const value of [event.tenantId, event.intentId, event.type, event.currency, event.actorType, event.actorId]) {
+    if (value !== null && !SAFE_VALUE.test(value)) throw new Error(`ledger value outside the safe charset: ${JSON.stringify(value)}`);
+  }
+  const hash = chainHash(head.hash, eventBody(event));
+  const stored = { ...event, prevHash: head.hash, hash };
   await tx.ledgerEvent.create({ data: { id: newId('led'), ...stored } });
   await tx.ledgerHead.update({ where: { tenantId: input.tenantId }, data: { seq: event.seq, hash } });
+  head.seq = event.seq;
+  head.hash = hash;
   return stored;
 }
 
@@ -88,46 +113,64 @@ export interface ChainReport {
 }
 
 /**
- * Walk a tenant's chain in seq order, recomputing every hash; report the first break (a changed
- * event, a missing or reordered seq, a broken link, or a head that does not match the tip).
- * Streams in batches, so memory stays flat however long the chain is.
+ * The event body of eventBody(), built by the database for every stored row. Ledger string fields
+ * are drawn from a charset that JSON never escapes (SAFE_VALUE, enforced on append), so plain
+ * concatenation yields exactly the JCS bytes. Any tampering changes the recomputed hash, however
+ * the tampered value is written.
  */
-export async function verifyLedgerChain(db: PrismaClient, tenantId: string, batchSize = 5000): Promise<ChainReport> {
-  let prevHash = GENESIS_HASH;
-  let expectedSeq = 1;
-  let checked = 0;
-  const fail = (seq: number, reason: string, extra: Partial<NonNullable<ChainReport['firstBreak']>> = {}): ChainReport => ({
+const quoted = (column: string) => `coalesce('"' || "${column}" || '"', 'null')`;
+const SQL_EVENT_BODY = `concat('{"actor":{"id":', ${quoted('actorId')}, ',"type":"', "actorType", '"},"amount_cents":', coalesce("amountCents"::text, 'null'),
+  ',"currency":', ${quoted('currency')}, ',"intent_id":', ${quoted('intentId')}, ',"occurred_at":"', "occurredAt",
+  '","payload_digest_sha256_hex":"', "payloadDigest", '","schema_version":1,"seq":', "seq", ',"tenant_id":"', "tenantId", '","type":"', "type", '"}')`;
+
+const SQL_FIRST_BREAK = `
+  WITH walked AS (
+    SELECT "seq", "prevHash", "hash",
+      lag("hash") OVER chain AS linked_hash,
+      lag("seq") OVER chain AS linked_seq,
+      encode(sha256(decode("prevHash", 'hex') || convert_to(${SQL_EVENT_BODY}, 'UTF8')), 'hex') AS recomputed
+    FROM "LedgerEvent" WHERE "tenantId" = $1
+    WINDOW chain AS (ORDER BY "seq"))
+  SELECT "seq", "prevHash" AS prev_hash, "hash", linked_hash, linked_seq, recomputed FROM walked
+  WHERE "seq" <> coalesce(linked_seq, 0) + 1 OR "prevHash" <> coalesce(linked_hash, '${GENESIS_HASH}') OR recomputed <> "hash"
+  ORDER BY "seq" LIMIT 1`;
+
+/**
+ * Walk a tenant's chain in seq order, recomputing every hash, and report the first break: a changed
+ * event, a missing or reordered seq, a broken link, or a head that does not match the tip. The walk
+ * runs inside the database (one streaming pass over the (tenant, seq) index), so nothing is
+ * loaded into the application however long the chain is.
+ */
+export async function verifyLedgerChain(db: PrismaClient, tenantId: string): Promise<ChainReport> {
+  const [broken] = await db.$queryRawUnsafe<Array<{ seq: number; prev_hash: string; hash: string; linked_hash: string | null; linked_seq: number | null; recomputed: string }>>(
+    SQL_FIRST_BREAK,
     tenantId,
-    ok: false,
-    eventsChecked: checked,
-    headSeq: expectedSeq - 1,
-    headHash: prevHash,
-    firstBreak: { seq, reason, ...extra },
-  });
-  for (;;) {
-    const batch = await db.ledgerEvent.findMany({
-      where: { tenantId, seq: { gte: expectedSeq } },
-      orderBy: { seq: 'asc' },
-      take: batchSize,
-      select: {
-        tenantId: true, seq: true, intentId: true, type: true, amountCents: true, currency: true, actorType: true,
-        actorId: true, payloadDigest: true, occurredAt: true, prevHash: true, hash: true,
-      },
-    });
-    for (const e of batch) {
-      if (e.seq !== expectedSeq) return fail(expectedSeq, 'missing event (gap in seq)');
-      if (e.prevHash !== prevHash) return fail(e.seq, 'prev_hash does not link to the previous event', { expectedHash: prevHash, storedHash: e.prevHash });
-      const recomputed = chainHash(prevHash, eventBody(e));
-      if (recomputed !== e.hash) return fail(e.seq, 'event content does not match its hash', { expectedHash: recomputed, storedHash: e.hash });
-      prevHash = e.hash;
-      expectedSeq += 1;
-      checked += 1;
-    }
-    if (batch.length < batchSize) break;
-  }
+  );
+  const [tip] = await db.$queryRaw<Array<{ count: number; seq: number | null; hash: string | null }>>`
+    SELECT count(*)::int AS count, max("seq") AS seq, (SELECT "hash" FROM "LedgerEvent" WHERE "tenantId" = ${tenantId} ORDER BY "seq" DESC LIMIT 1) AS hash
+    FROM "LedgerEvent" WHERE "tenantId" = ${tenantId}`;
   const head = await db.ledgerHead.findUnique({ where: { tenantId } });
-  if (head && (head.seq !== expectedSeq - 1 || head.hash !== prevHash)) {
-    return fail(expectedSeq, 'chain head does not match the last event (events missing at the tip)', { expectedHash: head.hash, storedHash: prevHash });
+  if (broken) {
+    const expectedSeq = (broken.linked_seq ?? 0) + 1;
+    const firstBreak =
+      broken.seq !== expectedSeq
+        ? { seq: expectedSeq, reason: 'missing event (gap in seq)' }
+        : broken.prev_hash !== (broken.linked_hash ?? GENESIS_HASH)
+          ? { seq: broken.seq, reason: 'prev_hash does not link to the previous event', expectedHash: broken.linked_hash ?? GENESIS_HASH, storedHash: broken.prev_hash }
+          : { seq: broken.seq, reason: 'event content does not match its hash', expectedHash: broken.recomputed, storedHash: broken.hash };
+    return { tenantId, ok: false, eventsChecked: firstBreak.seq - 1, headSeq: firstBreak.seq - 1, headHash: broken.linked_hash ?? GENESIS_HASH, firstBreak };
   }
-  return { tenantId, ok: true, eventsChecked: checked, headSeq: expectedSeq - 1, headHash: prevHash, firstBreak: null };
+  const lastSeq = tip?.seq ?? 0;
+  const lastHash = tip?.hash ?? GENESIS_HASH;
+  if (head && (head.seq !== lastSeq || head.hash !== lastHash)) {
+    return {
+      tenantId,
+      ok: false,
+      eventsChecked: tip?.count ?? 0,
+      headSeq: lastSeq,
+      headHash: lastHash,
+      firstBreak: { seq: lastSeq + 1, reason: 'chain head does not match the last event (events missing at the tip)', expectedHash: head.hash, storedHash: lastHash },
+    };
+  }
+  return { tenantId, ok: true, eventsChecked: tip?.count ?? 0, headSeq: lastSeq, headHash: lastHash, firstBreak: null };
 }

@@ -1,0 +1,310 @@
+/**
+ * npm run bench [-- p1 p2 p3 p4 p5]
+ *
+ * Each scenario starts the gateway as a child process on a free loopback port and measures it
+ * against a baseline measured in the same run, so a noisy machine affects both sides. Runs on the
+ * embedded PGlite, or on PostgreSQL when DATABASE_URL is set. Prints a table and writes it into
+ * bench/README.md (between the results markers).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createHash, createPrivateKey, generateKeyPairSync, randomUUID, sign, verify as nodeVerify, createPublicKey } from 'node:crypto';
+import { base58 } from '@scure/base';
+import { ed, verifyEd25519 } from '../src/crypto/ed25519.ts';
+import { backend, fmt, freshDatabase, load, peakRssMb, root, runJson, startProcess, type LoadResult, type RequestSpec } from './lib.ts';
+
+interface Row {
+  scenario: string;
+  measure: string;
+  ours: string;
+  baseline: string;
+  ratio: number;
+  target: string;
+  met: boolean;
+  note?: string;
+}
+
+interface Creds {
+  tenantId: string;
+  organizationId: string;
+  apiKey: string;
+  pat: string;
+}
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+/** BENCH_PROFILE=1 writes V8 CPU profiles of the gateway to bench/.profiles (what the notes below were found with). */
+const profileArgs = (name: string) => (process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', path.join(root, 'bench/.profiles'), '--cpu-prof-name', `${name}.cpuprofile`] : []);
+const rows: Row[] = [];
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+function loadRow(scenario: string, ours: LoadResult, base: LoadResult, minRatio: number, p99Max?: number): Row[] {
+  const out: Row[] = [
+    {
+      scenario,
+      measure: 'requests/s',
+      ours: fmt(ours.rps),
+      baseline: fmt(base.rps),
+      ratio: ours.rps / base.rps,
+      target: `≥ ${minRatio}×`,
+      met: ours.rps / base.rps >= minRatio,
+      note: `p50 ${fmt(ours.p50)} / ${fmt(base.p50)} ms, p95 ${fmt(ours.p95)} / ${fmt(base.p95)} ms, errors ${ours.errors} / ${base.errors}`,
+    },
+  ];
+  if (p99Max !== undefined) {
+    out.push({
+      scenario,
+      measure: 'p99 latency (ms)',
+      ours: fmt(ours.p99),
+      baseline: fmt(base.p99),
+      ratio: ours.p99 / Math.max(base.p99, 1),
+      target: `≤ ${p99Max}×`,
+      met: ours.p99 / Math.max(base.p99, 1) <= p99Max,
+    });
+  }
+  return out;
+}
+
+/** Key pair for the agent runtime, with a fast node:crypto signer. */
+function agentKey() {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url');
+  return { privateKey, base58: base58.encode(raw) };
+}
+
+async function p1(): Promise<void> {
+  log('P1 signed agent write (POST /api/agent/checkout/create)…');
+  const ours = await freshDatabase('p1');
+  const base = await freshDatabase('p1base');
+  const creds = await runJson<Creds>('bench/seed.ts', { ...ours.env, INTENTS: '0' });
+  const baseCreds = await runJson<Creds>('bench/seed.ts', { ...base.env, INTENTS: '0' });
+  const gateway = await startProcess('src/main.ts', ours.env, { nodeArgs: profileArgs('p1') });
+  const baseline = await startProcess('bench/baseline-server.ts', { ...base.env, BENCH_TENANT_ID: baseCreds.tenantId });
+  try {
+    const key = agentKey();
+    const exchange = await fetch(`${gateway.url}/api/agent/auth/pat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: creds.pat, session_pubkey: key.base58, label: 'bench' }),
+    }).then((r) => r.json() as Promise<{ access_token: string }>);
+    const path = '/api/agent/checkout/create';
+    // Signed before the clock starts; the replay cache accepts each exactly once.
+    const presign = (count: number): RequestSpec[] => {
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      return Array.from({ length: count }, () => {
+        const body = JSON.stringify({ amount_cents: 1250, currency: 'usd', recipient: 'did:web:vendor.example', memo: 'bench', reference: randomUUID() });
+        const digest = createHash('sha256').update(body).digest('hex');
+        const signature = sign(null, Buffer.from(`POST\n${path}\n${timestamp}\n${digest}`), key.privateKey).toString('base64');
+        return {
+          method: 'POST',
+          path,
+          body,
+          headers: {
+            'content-type': 'application/json',
+            authorization: `Bearer ${exchange.access_token}`,
+            'x-agent-timestamp': timestamp,
+            'x-agent-signature': signature,
+            'idempotency-key': randomUUID(),
+          },
+        };
+      });
+    };
+    const baseBody = JSON.stringify({ amount_cents: 1250, currency: 'usd', recipient: 'did:web:vendor.example', memo: 'bench', reference: 'r' });
+    const baseRequest: RequestSpec = { method: 'POST', path: '/checkout', body: baseBody, headers: { 'content-type': 'application/json' } };
+    for (const connections of (process.env.BENCH_CONNECTIONS ?? '16,64').split(',').map(Number)) {
+      const requests = presign(30_000);
+      let i = 0;
+      const next = () => {
+        if (i >= requests.length) throw new Error('ran out of pre-signed requests');
+        return requests[i++]!;
+      };
+      await load(gateway.url, { connections, seconds: 2, next });
+      const o = await load(gateway.url, { connections, seconds: SECONDS, next });
+      await load(baseline.url, { connections, seconds: 2, next: () => baseRequest });
+      const b = await load(baseline.url, { connections, seconds: SECONDS, next: () => baseRequest });
+      rows.push(...loadRow(`P1 signed write, ${connections} conn`, o, b, 0.5, 2));
+    }
+    rows.push({
+      scenario: 'P1 signed write',
+      measure: 'peak RSS (MB)',
+      ours: fmt(peakRssMb(gateway.pid)),
+      baseline: fmt(peakRssMb(baseline.pid)),
+      ratio: peakRssMb(gateway.pid) / peakRssMb(baseline.pid),
+      target: 'report',
+      met: true,
+    });
+  } finally {
+    await gateway.stop();
+    await baseline.stop();
+    await ours.dispose();
+    await base.dispose();
+  }
+}
+
+const READ = JSON.stringify({
+  query: '{ viewer { tenantId environment organization { name } } intents(first: 20) { edges { node { intentId state amountCents currency createdAt } } } }',
+});
+const PLAIN_READ = JSON.stringify({ query: '{ viewer { tenantId environment organization { name } } intents(first: 20) { intentId state amountCents currency createdAt } }' });
+const LIMITED = JSON.stringify({ query: '{ policyPreview(input: { templateId: "true_v1" }) { preview { digestHex } } }' });
+
+async function p2p5(): Promise<void> {
+  log('P2 GraphQL read, limiter overhead, P5 restart-to-ready…');
+  const ours = await freshDatabase('p2');
+  const base = await freshDatabase('p2base');
+  const creds = await runJson<Creds>('bench/seed.ts', ours.env);
+  const baseCreds = await runJson<Creds>('bench/seed.ts', base.env);
+  const graphql = (body: string, token?: string): RequestSpec => ({
+    method: 'POST',
+    path: '/graphql',
+    body,
+    headers: { 'content-type': 'application/json', accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+  });
+  const read = graphql(READ, creds.apiKey);
+  const limited = graphql(LIMITED, creds.apiKey);
+  const baseline = await startProcess('bench/baseline-server.ts', { ...base.env, BENCH_TENANT_ID: baseCreds.tenantId });
+  const measure = async (url: string, spec: RequestSpec) => {
+    await load(url, { connections: 16, seconds: 2, next: () => spec });
+    return load(url, { connections: 16, seconds: SECONDS, next: () => spec });
+  };
+  try {
+    let gateway = await startProcess('src/main.ts', ours.env);
+    const readOn = await measure(gateway.url, read);
+    const limitedOn = await measure(gateway.url, limited);
+    const b = await measure(baseline.url, graphql(PLAIN_READ));
+    rows.push(...loadRow('P2 GraphQL read, 16 conn', readOn, b, 0.6));
+    await gateway.stop();
+    gateway = await startProcess('src/main.ts', { ...ours.env, RATE_LIMITS: 'off' });
+    const readOff = await measure(gateway.url, read);
+    const limitedOff = await measure(gateway.url, limited);
+    await gateway.stop();
+    for (const [label, on, off] of [
+      ['read (not a limited group)', readOn, readOff],
+      ['limited group (policy preview)', limitedOn, limitedOff],
+    ] as const) {
+      const overhead = 1 - on.rps / off.rps;
+      rows.push({
+        scenario: `Limiter overhead, ${label}`,
+        measure: 'requests/s on vs off',
+        ours: fmt(on.rps),
+        baseline: fmt(off.rps),
+        ratio: on.rps / off.rps,
+        target: '< 5 % overhead',
+        met: overhead < 0.05,
+        note: `overhead ${fmt(overhead * 100, 1)} %`,
+      });
+    }
+    if (!process.env.DATABASE_URL) {
+      const restarts: number[] = [];
+      const opens: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const g = await startProcess('src/main.ts', ours.env, { readyPath: '/readyz' });
+        restarts.push(g.startedMs);
+        await g.stop();
+        const p = await startProcess('bench/pglite-open.ts', ours.env);
+        opens.push(p.startedMs);
+        await p.stop();
+      }
+      const median = (xs: number[]) => [...xs].sort((a, c) => a - c)[1]!;
+      rows.push({
+        scenario: 'P5 restart-to-ready (existing data dir)',
+        measure: 'ms, median of 3',
+        ours: fmt(median(restarts)),
+        baseline: fmt(median(opens)),
+        ratio: median(restarts) / median(opens),
+        target: '≤ 1.5×',
+        met: median(restarts) / median(opens) <= 1.5,
+        note: 'both from process spawn to an HTTP 200 (gateway: /readyz)',
+      });
+    }
+  } finally {
+    await baseline.stop();
+    await ours.dispose();
+    await base.dispose();
+  }
+}
+
+function p3(): void {
+  log('P3 Ed25519 verification…');
+  const secret = ed.utils.randomSecretKey();
+  const publicKey = ed.getPublicKey(secret);
+  const message = new TextEncoder().encode(`POST\n/api/agent/checkout/create\n1700000000\n${'ab'.repeat(32)}`);
+  const signature = ed.sign(message, secret);
+  const keyObject = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicKey).toString('base64url') }, format: 'jwk' });
+  const rate = (fn: () => boolean, ms = 1500) => {
+    for (let i = 0; i < 200; i++) fn();
+    let n = 0;
+    const start = performance.now();
+    while (performance.now() - start < ms) {
+      for (let i = 0; i < 50; i++) fn();
+      n += 50;
+    }
+    return n / ((performance.now() - start) / 1000);
+  };
+  const raw = rate(() => nodeVerify(null, message, keyObject, signature));
+  const ours = rate(() => verifyEd25519(publicKey, message, signature));
+  const noble = rate(() => ed.verify(signature, message, publicKey), 1000);
+  rows.push({ scenario: 'P3 Ed25519 verify', measure: 'verifies/s (vs raw node:crypto)', ours: fmt(ours), baseline: fmt(raw), ratio: ours / raw, target: '≥ 0.8×', met: ours / raw >= 0.8 });
+  rows.push({ scenario: 'P3 Ed25519 verify', measure: 'verifies/s (vs @noble/ed25519)', ours: fmt(ours), baseline: fmt(noble), ratio: ours / noble, target: 'report', met: true });
+}
+
+async function p4(): Promise<void> {
+  const events = Number(process.env.LEDGER_EVENTS ?? 1_000_000);
+  log(`P4 ledger continuity check over ${fmt(events)} events…`);
+  const env: Record<string, string> = process.env.DATABASE_URL
+    ? { DATA_DIR: path.join(root, 'bench/.data/ledger-pg'), DATABASE_URL: process.env.DATABASE_URL, MIGRATE_ON_START: 'true', EVENTS: String(events) }
+    : { DATA_DIR: path.join(root, 'bench/.data/ledger'), EVENTS: String(events) };
+  const seeded = await runJson<{ reused: boolean }>('bench/ledger-seed.ts', env);
+  const check = await runJson<{ ok: boolean; events: number; eventsPerSecond: number; peakRssMb: number; rssBeforeMb: number }>('bench/ledger-check.ts', env);
+  const chain = await runJson<{ eventsPerSecond: number }>('bench/ledger-raw.ts', { EVENTS: String(events) });
+  if (!check.ok || check.events !== events) throw new Error(`ledger check failed: ${JSON.stringify(check)}`);
+  rows.push({
+    scenario: `P4 ledger check, ${fmt(events)} events`,
+    measure: 'events/s (vs raw SHA-256 chain)',
+    ours: fmt(check.eventsPerSecond),
+    baseline: fmt(chain.eventsPerSecond),
+    ratio: check.eventsPerSecond / chain.eventsPerSecond,
+    target: '≥ 0.5×',
+    met: check.eventsPerSecond / chain.eventsPerSecond >= 0.5,
+    note: seeded.reused ? 'bench ledger reused' : 'bench ledger generated in this run',
+  });
+  rows.push({
+    scenario: `P4 ledger check, ${fmt(events)} events`,
+    measure: 'peak RSS of the check process (MB)',
+    ours: fmt(check.peakRssMb),
+    baseline: `${fmt(check.rssBeforeMb)} before the check`,
+    ratio: check.peakRssMb / 200,
+    target: '< 200 MB',
+    met: check.peakRssMb < 200,
+    note: process.env.DATABASE_URL ? undefined : 'the PGlite database engine lives in the same process; the check itself adds the difference',
+  });
+}
+
+function table(): string {
+  const lines = [
+    '| Scenario | Measure | Ours | Baseline | Ratio | Target | Met |',
+    '|---|---|---:|---:|---:|---|---|',
+    ...rows.map((r) => `| ${r.scenario} | ${r.measure} | ${r.ours} | ${r.baseline} | ${fmt(r.ratio, 2)} | ${r.target} | ${r.met ? 'yes' : '**no**'} |`),
+  ];
+  const notes = rows.filter((r) => r.note).map((r) => `- ${r.scenario} (${r.measure}): ${r.note}`);
+  return `${lines.join('\n')}\n\n${notes.join('\n')}`;
+}
+
+const wanted = process.argv.slice(2).map((s) => s.toLowerCase());
+const run = (name: string) => wanted.length === 0 || wanted.includes(name);
+const started = Date.now();
+if (run('p3')) p3();
+if (run('p1')) await p1();
+if (run('p2') || run('p5')) await p2p5();
+if (run('p4')) await p4();
+
+const header = `Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC · ${backend()} · ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}) · Node ${process.version} · ${SECONDS} s per measurement · ${fmt((Date.now() - started) / 1000)} s total`;
+const output = `${header}\n\n${table()}\n`;
+console.log(output);
+const readme = path.join(root, 'bench/README.md');
+const marker = process.env.DATABASE_URL ? 'postgres' : 'pglite';
+if (fs.existsSync(readme) && wanted.length === 0) {
+  const text = fs.readFileSync(readme, 'utf8');
+  const pattern = new RegExp(`(<!-- results:${marker}:start -->)[\\s\\S]*?(<!-- results:${marker}:end -->)`);
+  if (pattern.test(text)) fs.writeFileSync(readme, text.replace(pattern, `$1\n${output}$2`));
+}
+process.exit(0);
