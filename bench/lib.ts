@@ -89,7 +89,9 @@ export function freePort(): Promise<number> {
 export async function startProcess(entry: string, env: Record<string, string>, options: { nodeArgs?: string[]; readyPath?: string } = {}): Promise<Child & { startedMs: number }> {
   const port = await freePort();
   const began = performance.now();
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', entry], {
+  // Built JavaScript runs on plain node (as `npm start` does); TypeScript entries through tsx.
+  const loader = entry.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...loader, entry], {
     cwd: root,
     env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -173,6 +175,35 @@ export async function freshDatabase(label: string): Promise<{ env: Record<string
     env: { DATA_DIR: dataDir, DATABASE_URL: url.toString(), MIGRATE_ON_START: 'true', DATABASE_POOL_SIZE: '20' },
     async dispose() {
       const client = new pg.Client({ connectionString: serverUrl });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A second database with the same contents (a stopped PGlite data dir copied, or a PostgreSQL template copy). */
+export async function copyDatabase(source: { env: Record<string, string> }, label: string): Promise<{ env: Record<string, string>; dispose(): Promise<void> }> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `paybond-bench-${label}-`));
+  if (!source.env.DATABASE_URL) {
+    fs.cpSync(source.env.DATA_DIR!, dataDir, { recursive: true });
+    fs.rmSync(path.join(dataDir, 'paybond.lock'), { force: true });
+    return { env: { ...source.env, DATA_DIR: dataDir }, dispose: async () => fs.rmSync(dataDir, { recursive: true, force: true }) };
+  }
+  fs.cpSync(source.env.DATA_DIR!, dataDir, { recursive: true });
+  const from = new URL(source.env.DATABASE_URL);
+  const name = `paybond_bench_${label}_${randomBytes(3).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name} TEMPLATE ${from.pathname.slice(1)}`);
+  await admin.end();
+  const url = new URL(process.env.DATABASE_URL!);
+  url.pathname = `/${name}`;
+  return {
+    env: { ...source.env, DATA_DIR: dataDir, DATABASE_URL: url.toString() },
+    async dispose() {
+      const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
       await client.connect();
       await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await client.end();

@@ -12,7 +12,7 @@ import path from 'node:path';
 
 async function open(): Promise<{ handle: AdapterHandle; release: () => void }> {
   const config = loadConfig();
-  if (config.database.kind === 'postgres') return { handle: openPostgres(config.database.url, 2), release: () => {} };
+  if (config.database.kind === 'postgres') return { handle: await openPostgres(config.database.url, 2), release: () => {} };
   const release = config.database.dir ? lockDataDir(path.dirname(config.database.dir)) : () => {};
   return { handle: await openPglite(config.database.dir), release };
 }

@@ -39,7 +39,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   const clock = overrides.clock ?? systemClock;
   const keys = await loadServerKeys(config);
   const database = overrides.database ?? (await openDatabase(config, log));
-  const store = overrides.store ?? (config.REDIS_URL ? new RedisStore(config.REDIS_URL, clock) : new MemoryStore(clock));
+  const store = overrides.store ?? (config.REDIS_URL ? await RedisStore.connect(config.REDIS_URL, clock) : new MemoryStore(clock));
   const mailer = overrides.mailer ?? (config.SMTP_URL ? await smtpMailer(config.SMTP_URL, config.MAIL_FROM) : outboxMailer(config.dataDir, log));
   return {
     config,

@@ -68,7 +68,7 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
       throw error;
     }
   } else {
-    handle = openPostgres(config.database.url, config.DATABASE_POOL_SIZE);
+    handle = await openPostgres(config.database.url, config.DATABASE_POOL_SIZE);
   }
   const db = new PrismaClient({ adapter: handle.factory, transactionOptions: TRANSACTION_OPTIONS });
   const close = async () => {

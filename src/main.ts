@@ -1,12 +1,17 @@
 import { createServer } from 'node:http';
 import { ConfigError, loadConfig } from './config.ts';
-import { StartupError } from './db.ts';
-import { createApp, createRuntime } from './app.ts';
+import { openDatabase, StartupError } from './db.ts';
+import { createLogger } from './logger.ts';
 
 /** The only file that listens on a port. */
 async function main() {
   const config = loadConfig();
-  const runtime = await createRuntime(config);
+  const log = createLogger(config.LOG_LEVEL);
+  // Open the database while the rest of the gateway loads: most of a restart is those two.
+  const database = openDatabase(config, log);
+  database.catch(() => undefined); // handled when awaited below
+  const { createApp, createRuntime } = await import('./app.ts');
+  const runtime = await createRuntime(config, { database: await database, log });
   const app = createApp(runtime);
   const server = createServer(app);
   server.keepAliveTimeout = 65_000;

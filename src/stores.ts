@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Clock } from './clock.ts';
 
 /**
@@ -74,13 +74,16 @@ export class MemoryStore implements KeyValueStore {
 }
 
 export class RedisStore implements KeyValueStore {
-  private readonly redis: Redis;
-  constructor(
-    url: string,
+  private constructor(
+    private readonly redis: Redis,
     private readonly clock: Clock,
-    private readonly prefix = 'paybond:',
-  ) {
-    this.redis = new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false });
+    private readonly prefix: string,
+  ) {}
+
+  /** Connects through ioredis, loaded only when Redis is configured. */
+  static async connect(url: string, clock: Clock, prefix = 'paybond:'): Promise<RedisStore> {
+    const { Redis } = await import('ioredis');
+    return new RedisStore(new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false }), clock, prefix);
   }
 
   async putIfAbsent(key: string, ttlSeconds: number): Promise<boolean> {

@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
-import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 
 export type DatabaseKind = 'pglite' | 'postgres';
@@ -39,7 +38,9 @@ export async function openPglite(dataDir?: string, loadDataDir?: Blob): Promise<
   return { kind: 'pglite', factory, pglite, close: () => pglite.close() };
 }
 
-export function openPostgres(connectionString: string, poolSize?: number): AdapterHandle {
+export async function openPostgres(connectionString: string, poolSize?: number): Promise<AdapterHandle> {
+  // Loaded on demand: the embedded default never pays for the PostgreSQL driver.
+  const { PrismaPg } = await import('@prisma/adapter-pg');
   const factory = new PrismaPg({ connectionString, max: poolSize });
   const connect = factory.connect.bind(factory);
   // adapter-pg 7.10 rejects the catalog type "char" (oid 18) that schema introspection reads;

@@ -8,6 +8,7 @@ import {
   type SqlMigrationAwareDriverAdapterFactory,
 } from '@prisma/driver-adapter-utils';
 import { openPglite } from './adapters.ts';
+import { projectRoot } from '../paths.ts';
 
 /**
  * Prisma migrations without Prisma's native schema engine: the same engine compiled to WASM
@@ -15,7 +16,6 @@ import { openPglite } from './adapters.ts';
  */
 
 const require = createRequire(import.meta.url);
-const projectRoot = path.resolve(import.meta.dirname, '../..');
 export const schemaPath = path.join(projectRoot, 'prisma/schema.prisma');
 export const migrationsDir = path.join(projectRoot, 'prisma/migrations');
 const filters = { externalTables: [], externalEnums: [] };

@@ -19,9 +19,9 @@ const redisUrl = process.env.TEST_REDIS_URL!;
 
     async function twoNodes(clock: Clock = systemClock): Promise<[TestGateway, TestGateway]> {
       const database = await testDatabase();
-      const a = await createTestGateway({ database, clock, store: new RedisStore(redisUrl, clock) });
+      const a = await createTestGateway({ database, clock, store: await RedisStore.connect(redisUrl, clock) });
       // The second node shares the database but not the process-local state.
-      const b = await createTestGateway({ database: { ...database, close: async () => {} }, clock, store: new RedisStore(redisUrl, clock) });
+      const b = await createTestGateway({ database: { ...database, close: async () => {} }, clock, store: await RedisStore.connect(redisUrl, clock) });
       opened.push(a, b);
       return [a, b];
     }

@@ -45,7 +45,7 @@ describe('a real gateway process on the embedded database', () => {
   }, 120_000);
 
   it('stops with one clear line on a bad setting', async () => {
-    const result = await runScript(['src/main.ts'], { PORT: 'abc', DATA_DIR: dataDir });
+    const result = await runScript(['dist/main.js'], { PORT: 'abc', DATA_DIR: dataDir });
     expect(result.code).toBe(1);
     expect(result.output.trim()).toMatch(/^Invalid configuration: PORT /);
     expect(result.output.trim().split('\n')).toHaveLength(1);
@@ -67,7 +67,7 @@ if (database.kind === 'postgres') {
     try {
       const target = new URL(url);
       target.pathname = `/${name}`;
-      const refused = await runScript(['src/main.ts'], { DATABASE_URL: target.toString(), DATA_DIR: dataDir, PORT: '0' });
+      const refused = await runScript(['dist/main.js'], { DATABASE_URL: target.toString(), DATA_DIR: dataDir, PORT: '0' });
       expect(refused.code).toBe(1);
       expect(refused.output).toMatch(/pending migration/);
       const server = await startServer({ DATABASE_URL: target.toString(), DATA_DIR: dataDir, MIGRATE_ON_START: 'true' });

@@ -24,7 +24,7 @@ export interface TestGateway {
 export async function testDatabase(): Promise<Database> {
   const info = inject('testDatabase');
   const handle =
-    info.kind === 'postgres' ? openPostgres(info.url, 4) : await openPglite(undefined, new Blob([fs.readFileSync(info.template)]));
+    info.kind === 'postgres' ? await openPostgres(info.url, 4) : await openPglite(undefined, new Blob([fs.readFileSync(info.template)]));
   const db = new PrismaClient({ adapter: handle.factory, transactionOptions: TRANSACTION_OPTIONS });
   return {
     db,

@@ -40,7 +40,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await admin.end();
     const url = new URL(serverUrl);
     url.pathname = `/${name}`;
-    const handle = openPostgres(url.toString(), 2);
+    const handle = await openPostgres(url.toString(), 2);
     await applyMigrations(handle.factory);
     project.provide('testDatabase', { kind: 'postgres', url: url.toString() });
     return async () => {

@@ -12,9 +12,12 @@ export interface RunningServer {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Start `src/main.ts` as a real process on a free port (PORT=0) and wait until it listens. */
+/**
+ * Start the gateway as `npm start` runs it (the build in dist/, made by `npm test` before the suite)
+ * as a real process on a free port (PORT=0), and wait until it listens.
+ */
 export async function startServer(env: Record<string, string>, timeoutMs = 60_000): Promise<RunningServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, ['--enable-source-maps', 'dist/main.js'], {
     cwd: root,
     env: { ...process.env, NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

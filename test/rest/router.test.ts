@@ -80,7 +80,7 @@ describe('REST compat router', () => {
   });
 
   it('reports not ready when the database is unreachable', async () => {
-    const handle = openPostgres('postgres://paybond@127.0.0.1:9/unreachable', 1);
+    const handle = await openPostgres('postgres://paybond@127.0.0.1:9/unreachable', 1);
     const db = new PrismaClient({ adapter: handle.factory });
     const broken = await createTestGateway({ database: { db, handle, close: () => db.$disconnect() } });
     try {
