@@ -49,6 +49,43 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** One parameterized statement ($1, $2…) → its rows. */
+export type SqlQuery = <T>(sql: string, params: unknown[]) => Promise<T[]>;
+
+export const prismaSql =
+  (db: PrismaClient): SqlQuery =>
+  (sql, params) =>
+    db.$queryRawUnsafe(sql, ...params);
+
+/**
+ * The configured database through its bare driver, without Prisma or a migration check: for
+ * read-only operator tools (ledger verification) that must stay small. The embedded database is
+ * locked like a server start, so it cannot run beside a gateway on the same data directory.
+ */
+export async function openSql(config: Config): Promise<{ query: SqlQuery; close(): Promise<void> }> {
+  if (config.database.kind === 'pglite') {
+    const { PGlite } = await import('@electric-sql/pglite');
+    const dir = config.database.dir;
+    const unlock = dir ? lockDataDir(path.dirname(dir)) : () => {};
+    try {
+      const pglite = await PGlite.create({ dataDir: dir });
+      return {
+        query: async <T>(sql: string, params: unknown[]) => (await pglite.query<T>(sql, params)).rows,
+        close: async () => {
+          await pglite.close();
+          unlock();
+        },
+      };
+    } catch (error) {
+      unlock();
+      throw error;
+    }
+  }
+  const { default: pg } = await import('pg');
+  const pool = new pg.Pool({ connectionString: config.database.url, max: 1 });
+  return { query: async <T>(sql: string, params: unknown[]) => (await pool.query(sql, params)).rows as T[], close: () => pool.end() };
+}
+
 export interface Database {
   db: PrismaClient;
   handle: AdapterHandle;

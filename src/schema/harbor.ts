@@ -19,6 +19,7 @@ import { completeDecision, completeInput, verifyInput, verifySpend, type SpendDe
 import type { HarborCtx } from '../domain/harbor/gate.ts';
 import { INTENT_STATES } from '../domain/harbor/state-machine.ts';
 import { verifyLedgerChain, type ChainReport } from '../domain/harbor/ledger.ts';
+import { prismaSql } from '../db.ts';
 import { IDEMPOTENCY_HEADER } from '../plugins/idempotency.ts';
 import { authed, compact, connectionArgs, principalOf, userErrorsField, withUserErrors, type UserErrorShape } from './common.ts';
 import { z } from 'zod';
@@ -160,7 +161,7 @@ builder.queryFields((t) => ({
     type: LedgerVerificationType,
     description: 'Walk this tenant’s hash-chained ledger and report the first break, if any.',
     authScopes: reader,
-    resolve: (_r, _a, ctx) => verifyLedgerChain(ctx.runtime.db, principalOf(ctx).tenantId),
+    resolve: (_r, _a, ctx) => verifyLedgerChain(prismaSql(ctx.runtime.db), principalOf(ctx).tenantId),
   }),
 }));
 

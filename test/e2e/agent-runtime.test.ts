@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runScript, startServer, type RunningServer } from '../helpers/server.ts';
 
@@ -52,5 +53,32 @@ describe('examples/agent-runtime.ts against a real server', () => {
     const intent = await json(`${base}/harbor/operator/v1/intents/${result.intent_id}`, { token });
     expect(intent.body).toMatchObject({ source: 'agent_checkout', state: 'funded' });
     expect(server.output()).not.toContain(pat.body.token);
+  }, 120_000);
+
+  it('npm run ledger:verify checks the ledgers on the data dir, refuses a held database, and reports tampering', async () => {
+    const held = await runScript(['scripts/ledger-verify.ts'], { DATA_DIR: dataDir });
+    expect(held.code, held.output).toBe(2);
+    expect(held.output).toMatch(/in use by process/);
+    await server!.stop();
+    server = undefined;
+
+    const intact = await runScript(['scripts/ledger-verify.ts'], { DATA_DIR: dataDir });
+    expect(intact.code, intact.output).toBe(0);
+    const reports = intact.output.trim().split('\n').map((line) => JSON.parse(line));
+    expect(reports.length).toBeGreaterThan(0);
+    for (const report of reports) expect(report).toMatchObject({ ok: true, firstBreak: null });
+    const paid = reports.find((r) => r.eventsChecked > 0);
+    expect(paid).toBeDefined();
+
+    const pglite = await PGlite.create({ dataDir: path.join(dataDir, 'pglite') });
+    await pglite.transaction(async (tx) => {
+      await tx.exec('ALTER TABLE "LedgerEvent" DISABLE TRIGGER "LedgerEvent_append_only"');
+      await tx.query('UPDATE "LedgerEvent" SET "amountCents" = 1 WHERE "tenantId" = $1 AND "seq" = 1', [paid.tenantId]);
+      await tx.exec('ALTER TABLE "LedgerEvent" ENABLE TRIGGER "LedgerEvent_append_only"');
+    });
+    await pglite.close();
+    const broken = await runScript(['scripts/ledger-verify.ts', '--tenant', paid.tenantId], { DATA_DIR: dataDir });
+    expect(broken.code, broken.output).toBe(1);
+    expect(JSON.parse(broken.output.trim())).toMatchObject({ tenantId: paid.tenantId, ok: false, firstBreak: { seq: 1, reason: 'event content does not match its hash' } });
   }, 120_000);
 });

@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestGateway, rest, type TestGateway } from '../helpers/gateway.ts';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createTestGateway, isPostgres, rest, testConfig, type TestGateway } from '../helpers/gateway.ts';
 import { createOrg } from '../helpers/factories.ts';
 import { fundedIntent, harborActor, type HarborActor } from '../helpers/harbor.ts';
 import { verifyLedgerChain } from '../../src/domain/harbor/ledger.ts';
+import { openSql, prismaSql } from '../../src/db.ts';
 
 let gw: TestGateway;
 beforeAll(async () => {
@@ -28,7 +29,7 @@ async function tamper(sql: string, ...params: unknown[]) {
 describe('hash-chained ledger', () => {
   it('an untouched chain passes, per tenant, via REST and GraphQL', async () => {
     const actor = await chainOf(6);
-    const report = await verifyLedgerChain(gw.runtime.db, actor.tenantId);
+    const report = await verifyLedgerChain(prismaSql(gw.runtime.db), actor.tenantId);
     expect(report).toMatchObject({ ok: true, eventsChecked: 6, headSeq: 6, firstBreak: null });
     const res = await rest(gw, 'GET', '/v1/compliance/ledger/verify', undefined, { token: actor.token });
     expect(res.body).toMatchObject({ tenant_id: actor.tenantId, status: 'pass', events_checked: 6, head_seq: 6, first_break: null });
@@ -43,26 +44,44 @@ describe('hash-chained ledger', () => {
   it('tampering with one event makes the check fail at exactly that event', async () => {
     const actor = await chainOf(8);
     await tamper('UPDATE "LedgerEvent" SET "amountCents" = "amountCents" + 1 WHERE "tenantId" = $1 AND "seq" = 5', actor.tenantId);
-    const report = await verifyLedgerChain(gw.runtime.db, actor.tenantId);
+    const report = await verifyLedgerChain(prismaSql(gw.runtime.db), actor.tenantId);
     expect(report).toMatchObject({ ok: false, eventsChecked: 4, firstBreak: { seq: 5, reason: 'event content does not match its hash' } });
     const res = await rest(gw, 'GET', '/v1/compliance/ledger/verify', undefined, { token: actor.token });
     expect(res.body).toMatchObject({ status: 'fail', first_break: { seq: 5 } });
     // Other tenants' chains are unaffected.
     const other = await chainOf(2);
-    expect((await verifyLedgerChain(gw.runtime.db, other.tenantId)).ok).toBe(true);
+    expect((await verifyLedgerChain(prismaSql(gw.runtime.db), other.tenantId)).ok).toBe(true);
   });
 
   it('detects a recomputed hash (broken link), a deleted event, and a truncated tip', async () => {
     const relinked = await chainOf(6);
     await tamper(`UPDATE "LedgerEvent" SET "hash" = repeat('a', 64) WHERE "tenantId" = $1 AND "seq" = 3`, relinked.tenantId);
-    expect((await verifyLedgerChain(gw.runtime.db, relinked.tenantId)).firstBreak).toMatchObject({ seq: 3 });
+    expect((await verifyLedgerChain(prismaSql(gw.runtime.db), relinked.tenantId)).firstBreak).toMatchObject({ seq: 3 });
 
     const gap = await chainOf(6);
     await tamper('DELETE FROM "LedgerEvent" WHERE "tenantId" = $1 AND "seq" = 4', gap.tenantId);
-    expect((await verifyLedgerChain(gw.runtime.db, gap.tenantId)).firstBreak).toMatchObject({ seq: 4, reason: 'missing event (gap in seq)' });
+    expect((await verifyLedgerChain(prismaSql(gw.runtime.db), gap.tenantId)).firstBreak).toMatchObject({ seq: 4, reason: 'missing event (gap in seq)' });
 
     const tip = await chainOf(6);
     await tamper('DELETE FROM "LedgerEvent" WHERE "tenantId" = $1 AND "seq" = 6', tip.tenantId);
-    expect((await verifyLedgerChain(gw.runtime.db, tip.tenantId)).firstBreak).toMatchObject({ seq: 6 });
+    expect((await verifyLedgerChain(prismaSql(gw.runtime.db), tip.tenantId)).firstBreak).toMatchObject({ seq: 6 });
+  });
+
+  // On PGlite the test database is an in-memory clone no second connection can open; the
+  // embedded path of `npm run ledger:verify` is covered end to end in test/e2e/agent-runtime.test.ts.
+  it.runIf(isPostgres())('the bare-driver path (npm run ledger:verify) reports exactly what the gateway does', async () => {
+    const intact = await chainOf(4);
+    const tampered = await chainOf(5);
+    await tamper('UPDATE "LedgerEvent" SET "currency" = \'eur\' WHERE "tenantId" = $1 AND "seq" = 2', tampered.tenantId);
+    const info = inject('testDatabase');
+    const sql = await openSql(testConfig({ DATABASE_URL: info.kind === 'postgres' ? info.url : '' }));
+    try {
+      for (const { tenantId } of [intact, tampered]) {
+        expect(await verifyLedgerChain(sql.query, tenantId)).toEqual(await verifyLedgerChain(prismaSql(gw.runtime.db), tenantId));
+      }
+      expect(await verifyLedgerChain(sql.query, tampered.tenantId)).toMatchObject({ ok: false, firstBreak: { seq: 2 } });
+    } finally {
+      await sql.close();
+    }
   });
 });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../crypto/canonical-json.ts';
 import { newId, sha256Hex } from '../../crypto/hash.ts';
 import type { ServiceContext } from '../../context.ts';
-import type { PrismaClient } from '../../generated/prisma/client.ts';
+import type { SqlQuery } from '../../db.ts';
 import type { Tx } from '../audit/service.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -139,17 +139,17 @@ const SQL_FIRST_BREAK = `
  * Walk a tenant's chain in seq order, recomputing every hash, and report the first break: a changed
  * event, a missing or reordered seq, a broken link, or a head that does not match the tip. The walk
  * runs inside the database (one streaming pass over the (tenant, seq) index), so nothing is
- * loaded into the application however long the chain is.
+ * loaded into the application however long the chain is. `query` is Prisma (`prismaSql`) in the
+ * gateway, or the bare driver (`openSql`) in `npm run ledger:verify`.
  */
-export async function verifyLedgerChain(db: PrismaClient, tenantId: string): Promise<ChainReport> {
-  const [broken] = await db.$queryRawUnsafe<Array<{ seq: number; prev_hash: string; hash: string; linked_hash: string | null; linked_seq: number | null; recomputed: string }>>(
-    SQL_FIRST_BREAK,
-    tenantId,
+export async function verifyLedgerChain(query: SqlQuery, tenantId: string): Promise<ChainReport> {
+  const [broken] = await query<{ seq: number; prev_hash: string; hash: string; linked_hash: string | null; linked_seq: number | null; recomputed: string }>(SQL_FIRST_BREAK, [tenantId]);
+  const [tip] = await query<{ count: number; seq: number | null; hash: string | null }>(
+    `SELECT count(*)::int AS count, max("seq") AS seq, (SELECT "hash" FROM "LedgerEvent" WHERE "tenantId" = $1 ORDER BY "seq" DESC LIMIT 1) AS hash
+     FROM "LedgerEvent" WHERE "tenantId" = $1`,
+    [tenantId],
   );
-  const [tip] = await db.$queryRaw<Array<{ count: number; seq: number | null; hash: string | null }>>`
-    SELECT count(*)::int AS count, max("seq") AS seq, (SELECT "hash" FROM "LedgerEvent" WHERE "tenantId" = ${tenantId} ORDER BY "seq" DESC LIMIT 1) AS hash
-    FROM "LedgerEvent" WHERE "tenantId" = ${tenantId}`;
-  const head = await db.ledgerHead.findUnique({ where: { tenantId } });
+  const [head] = await query<{ seq: number; hash: string }>(`SELECT "seq", "hash" FROM "LedgerHead" WHERE "tenantId" = $1`, [tenantId]);
   if (broken) {
     const expectedSeq = (broken.linked_seq ?? 0) + 1;
     const firstBreak =
