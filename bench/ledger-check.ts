@@ -3,12 +3,15 @@ import { loadConfig } from '../src/config.ts';
 import { openSql } from '../src/db.ts';
 import { verifyLedgerChain } from '../src/domain/harbor/ledger.ts';
 import { LEDGER_TENANT } from './ledger-events.ts';
+import { peakRssMb } from './rss.ts';
 
 const sql = await openSql(loadConfig());
-const rssBefore = process.resourceUsage().maxRSS / 1024;
+// VmHWM, not resourceUsage().maxRSS: Linux carries ru_maxrss across exec, so that would report
+// the bench harness's own peak at spawn time.
+const rssBefore = peakRssMb(process.pid);
 const started = performance.now();
 const report = await verifyLedgerChain(sql.query, LEDGER_TENANT);
 const ms = performance.now() - started;
 await sql.close();
-console.log(JSON.stringify({ ok: report.ok, events: report.eventsChecked, ms, eventsPerSecond: report.eventsChecked / (ms / 1000), peakRssMb: process.resourceUsage().maxRSS / 1024, rssBeforeMb: rssBefore }));
+console.log(JSON.stringify({ ok: report.ok, events: report.eventsChecked, ms, eventsPerSecond: report.eventsChecked / (ms / 1000), peakRssMb: peakRssMb(process.pid), rssBeforeMb: rssBefore }));
 process.exit(0);

@@ -127,15 +127,7 @@ export async function startProcess(entry: string, env: Record<string, string>, o
   };
 }
 
-/** Peak resident set size of a live process, from /proc (VmHWM), in MB. */
-export function peakRssMb(pid: number): number {
-  try {
-    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
-  } catch {
-    return 0;
-  }
-}
+export { peakRssMb } from './rss.ts';
 
 /** Run a TypeScript script to completion; returns its last stdout line parsed as JSON. */
 export function runJson<T>(entry: string, env: Record<string, string> = {}, args: string[] = []): Promise<T> {
