@@ -17,6 +17,7 @@ import { loadServerKeys } from './secrets.ts';
 import { MemoryStore, RedisStore, type KeyValueStore } from './stores.ts';
 import { schema } from './schema/index.ts';
 import { useHttp } from './plugins/http.ts';
+import { useAdmission } from './plugins/admission.ts';
 import { useCredentials } from './plugins/credentials.ts';
 import { useIdempotency } from './plugins/idempotency.ts';
 import { useRateLimits } from './plugins/rate-limits.ts';
@@ -77,7 +78,7 @@ export type GatewayApp = YogaServerInstance<Record<string, unknown>, RequestCont
 
 /**
  * The gateway: one Yoga server. Plugin order is the pipeline order:
- * request state/body → REST router → credentials + tenant check → armor → execute.
+ * request state/body → admission → REST router → credentials + tenant check → armor → execute.
  */
 export function createApp(runtime: Runtime): GatewayApp {
   const { config, log } = runtime;
@@ -100,6 +101,7 @@ export function createApp(runtime: Runtime): GatewayApp {
     },
     plugins: [
       useHttp(config, log),
+      useAdmission(config),
       useRestRouter(routes, runtime),
       useCredentials(runtime),
       ...(config.RATE_LIMITS === 'on' ? [useRateLimits(runtime)] : []),

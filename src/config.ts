@@ -35,6 +35,9 @@ const envSchema = z.object({
   GRAPHIQL: bool.default(true),
   /** Route-group rate limits. `off` exists to measure their cost (bench/); never turn them off in production. */
   RATE_LIMITS: z.enum(['on', 'off']).default('on'),
+  /** Requests processed at once (0 = no limit). Default: 4 on the embedded database, no limit on PostgreSQL. */
+  MAX_CONCURRENT_REQUESTS: z.coerce.number().int().min(0).max(100_000).optional(),
+  MAX_QUEUED_REQUESTS: z.coerce.number().int().min(0).max(1_000_000).default(1000),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
 });
 
@@ -45,7 +48,12 @@ export interface Config extends Env {
   database: { kind: 'pglite'; dir: string | undefined } | { kind: 'postgres'; url: string };
   migrateOnStart: boolean;
   isProduction: boolean;
+  /** Admission control (src/plugins/admission.ts); limit 0 = off. */
+  admission: { limit: number; maxQueue: number };
 }
+
+/** Measured in bench/ (P1 at 16 and 64 connections): a few requests at a time beat many. */
+const EMBEDDED_CONCURRENCY = 4;
 
 export class ConfigError extends Error {}
 
@@ -78,5 +86,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // Embedded mode owns its database, so it migrates itself; a shared server opts in.
     migrateOnStart: e.MIGRATE_ON_START ?? database.kind === 'pglite',
     isProduction: e.NODE_ENV === 'production',
+    admission: { limit: e.MAX_CONCURRENT_REQUESTS ?? (database.kind === 'pglite' ? EMBEDDED_CONCURRENCY : 0), maxQueue: e.MAX_QUEUED_REQUESTS },
   };
 }

@@ -54,6 +54,7 @@ export const errorStatus = {
   rate_limited: 429,
   internal_error: 500,
   service_unavailable: 503,
+  overloaded: 503,
   guardrail_audit_unavailable: 503,
 } as const;
 

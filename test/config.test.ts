@@ -14,8 +14,16 @@ describe('configuration', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db', MIGRATE_ON_START: 'true' }).migrateOnStart).toBe(true);
   });
 
+  it('admits a few requests at a time on the embedded database, any number on PostgreSQL', () => {
+    expect(loadConfig({}).admission).toEqual({ limit: 4, maxQueue: 1000 });
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db' }).admission).toEqual({ limit: 0, maxQueue: 1000 });
+    expect(loadConfig({ MAX_CONCURRENT_REQUESTS: '0', MAX_QUEUED_REQUESTS: '5' }).admission).toEqual({ limit: 0, maxQueue: 5 });
+  });
+
   it.each([
     ['PORT', 'abc'],
+    ['MAX_CONCURRENT_REQUESTS', '-1'],
+    ['MAX_QUEUED_REQUESTS', 'lots'],
     ['PORT', '70000'],
     ['DATABASE_URL', 'mysql://x'],
     ['REDIS_URL', 'http://x'],

@@ -1,0 +1,80 @@
+import type { Plugin as YogaPlugin } from 'graphql-yoga';
+import type { Config } from '../config.ts';
+import { errorResponse } from '../../rest-compat/envelope.ts';
+import { maybeRequestState } from './request-state.ts';
+
+/** Probes answer at once, however busy the gateway is. */
+const UNGATED = new Set(['/healthz', '/readyz']);
+
+export interface Gate {
+  /** A release function once a slot is free; null when the queue is full (shed the request). */
+  enter(): Promise<(() => void) | null>;
+  readonly active: number;
+  readonly queued: number;
+}
+
+/** At most `limit` holders at once, then a FIFO queue of at most `maxQueue` waiters. */
+export function createGate(limit: number, maxQueue: number): Gate {
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  const ticket = () => {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = waiting.shift();
+      if (next) next();
+      else active--;
+    };
+  };
+  return {
+    enter() {
+      if (active < limit) {
+        active++;
+        return Promise.resolve(ticket());
+      }
+      if (waiting.length >= maxQueue) return Promise.resolve(null);
+      // A released slot passes straight to the next waiter, so `active` never dips and refills.
+      return new Promise((resolve) => waiting.push(() => resolve(ticket())));
+    },
+    get active() {
+      return active;
+    },
+    get queued() {
+      return waiting.length;
+    },
+  };
+}
+
+const releases = new WeakMap<Request, () => void>();
+
+/**
+ * Admission control: at most MAX_CONCURRENT_REQUESTS requests are processed at once, the rest wait
+ * in a bounded FIFO queue; beyond MAX_QUEUED_REQUESTS the answer is 503 `overloaded` with
+ * Retry-After. The embedded database runs SQL on the request thread behind one connection: when
+ * dozens of requests interleave their work, each transaction holds that connection longer. A few
+ * at a time is more throughput, not less (bench/README.md). The slot is taken after the body has
+ * been read (a slow client cannot hold one) and given back when the response is done.
+ */
+export function useAdmission(config: Config): YogaPlugin {
+  const { limit, maxQueue } = config.admission;
+  if (!limit) return {};
+  const gate = createGate(limit, maxQueue);
+  return {
+    async onRequest({ request, url, serverContext, endResponse }) {
+      if (UNGATED.has(url.pathname)) return;
+      const release = await gate.enter();
+      const requestId = maybeRequestState(request)?.requestId ?? '';
+      if (!release) {
+        endResponse(errorResponse('overloaded', 'The gateway is at capacity; retry shortly', requestId, { headers: { 'Retry-After': '1' } }));
+        return;
+      }
+      releases.set(request, release);
+      // Whatever happens to the request (an error past the hooks, a client gone), the socket closes.
+      (serverContext as { res?: { once(event: 'close', listener: () => void): unknown } } | undefined)?.res?.once('close', release);
+    },
+    onResponse({ request }) {
+      releases.get(request)?.();
+    },
+  };
+}
