@@ -149,6 +149,9 @@ export function runJson<T>(entry: string, env: Record<string, string> = {}, args
   });
 }
 
+/** The gateway's PostgreSQL pool in every bench server (its admission limit defaults to the same). */
+export const POOL_SIZE = 20;
+
 /** A fresh database for one server: a PGlite data dir, or a new PostgreSQL database when DATABASE_URL is set. */
 export async function freshDatabase(label: string): Promise<{ env: Record<string, string>; dispose(): Promise<void> }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `paybond-bench-${label}-`));
@@ -164,7 +167,7 @@ export async function freshDatabase(label: string): Promise<{ env: Record<string
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return {
-    env: { DATA_DIR: dataDir, DATABASE_URL: url.toString(), MIGRATE_ON_START: 'true', DATABASE_POOL_SIZE: '20' },
+    env: { DATA_DIR: dataDir, DATABASE_URL: url.toString(), MIGRATE_ON_START: 'true', DATABASE_POOL_SIZE: String(POOL_SIZE) },
     async dispose() {
       const client = new pg.Client({ connectionString: serverUrl });
       await client.connect();

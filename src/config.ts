@@ -35,7 +35,7 @@ const envSchema = z.object({
   GRAPHIQL: bool.default(true),
   /** Route-group rate limits. `off` exists to measure their cost (bench/); never turn them off in production. */
   RATE_LIMITS: z.enum(['on', 'off']).default('on'),
-  /** Requests processed at once (0 = no limit). Default: 4 on the embedded database, no limit on PostgreSQL. */
+  /** Requests processed at once (0 = no limit). Default: 4 on the embedded database, DATABASE_POOL_SIZE on PostgreSQL. */
   MAX_CONCURRENT_REQUESTS: z.coerce.number().int().min(0).max(100_000).optional(),
   MAX_QUEUED_REQUESTS: z.coerce.number().int().min(0).max(1_000_000).default(1000),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
@@ -52,7 +52,7 @@ export interface Config extends Env {
   admission: { limit: number; maxQueue: number };
 }
 
-/** Measured in bench/ (P1 at 16 and 64 connections): a few requests at a time beat many. */
+/** Measured in bench/ (P1 at 64 connections): on one connection, a few requests at a time beat many. */
 const EMBEDDED_CONCURRENCY = 4;
 
 export class ConfigError extends Error {}
@@ -86,6 +86,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // Embedded mode owns its database, so it migrates itself; a shared server opts in.
     migrateOnStart: e.MIGRATE_ON_START ?? database.kind === 'pglite',
     isProduction: e.NODE_ENV === 'production',
-    admission: { limit: e.MAX_CONCURRENT_REQUESTS ?? (database.kind === 'pglite' ? EMBEDDED_CONCURRENCY : 0), maxQueue: e.MAX_QUEUED_REQUESTS },
+    // A request holds at most one pooled connection at a time: admitting more than the pool only
+    // moves the wait into the pool, once per statement instead of once per request.
+    admission: { limit: e.MAX_CONCURRENT_REQUESTS ?? (database.kind === 'pglite' ? EMBEDDED_CONCURRENCY : e.DATABASE_POOL_SIZE), maxQueue: e.MAX_QUEUED_REQUESTS },
   };
 }

@@ -14,9 +14,10 @@ describe('configuration', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db', MIGRATE_ON_START: 'true' }).migrateOnStart).toBe(true);
   });
 
-  it('admits a few requests at a time on the embedded database, any number on PostgreSQL', () => {
+  it('admits a few requests at a time on the embedded database, one per pooled connection on PostgreSQL', () => {
     expect(loadConfig({}).admission).toEqual({ limit: 4, maxQueue: 1000 });
-    expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db' }).admission).toEqual({ limit: 0, maxQueue: 1000 });
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db' }).admission).toEqual({ limit: 10, maxQueue: 1000 });
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db', DATABASE_POOL_SIZE: '25' }).admission.limit).toBe(25);
     expect(loadConfig({ MAX_CONCURRENT_REQUESTS: '0', MAX_QUEUED_REQUESTS: '5' }).admission).toEqual({ limit: 0, maxQueue: 5 });
   });
 

@@ -51,10 +51,11 @@ const releases = new WeakMap<Request, () => void>();
 /**
  * Admission control: at most MAX_CONCURRENT_REQUESTS requests are processed at once, the rest wait
  * in a bounded FIFO queue; beyond MAX_QUEUED_REQUESTS the answer is 503 `overloaded` with
- * Retry-After. The embedded database runs SQL on the request thread behind one connection: when
- * dozens of requests interleave their work, each transaction holds that connection longer. A few
- * at a time is more throughput, not less (bench/README.md). The slot is taken after the body has
- * been read (a slow client cannot hold one) and given back when the response is done.
+ * Retry-After. When dozens of requests interleave on the one JavaScript thread, each holds its
+ * connection (the embedded database has only one) longer and waits for the pool once per
+ * statement; admitted a few at a time they finish sooner: more throughput and a lower p99
+ * (bench/README.md). The slot is taken after the body has been read (a slow client cannot hold
+ * one) and given back when the response is done or the client has gone.
  */
 export function useAdmission(config: Config): YogaPlugin {
   const { limit, maxQueue } = config.admission;
