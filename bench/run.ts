@@ -184,7 +184,7 @@ async function p1(): Promise<void> {
 async function admission(): Promise<void> {
   log('Admission control on vs off (P1 write, 64 connections)…');
   const limit = process.env.DATABASE_URL ? `${POOL_SIZE} at a time, the pool size` : '4 at a time';
-  const dbs = [await freshDatabase('admission-on'), await freshDatabase('admission-off')];
+  const dbs = [await freshDatabase('admission_on'), await freshDatabase('admission_off')];
   const pats: string[] = [];
   for (const db of dbs) pats.push((await runJson<Creds>('bench/seed.ts', { ...db.env, INTENTS: '0' })).pat);
   const on = await startProcess(GATEWAY, dbs[0]!.env);

@@ -48,6 +48,12 @@ export function createGate(limit: number, maxQueue: number): Gate {
 
 const releases = new WeakMap<Request, () => void>();
 
+/** What the Node server adapter puts in the server context. */
+interface NodeContext {
+  req?: { socket?: { destroyed: boolean } };
+  res?: { once(event: 'close', listener: () => void): unknown };
+}
+
 /**
  * Admission control: at most MAX_CONCURRENT_REQUESTS requests are processed at once, the rest wait
  * in a bounded FIFO queue; beyond MAX_QUEUED_REQUESTS the answer is 503 `overloaded` with
@@ -55,7 +61,8 @@ const releases = new WeakMap<Request, () => void>();
  * connection (the embedded database has only one) longer and waits for the pool once per
  * statement; admitted a few at a time they finish sooner: more throughput and a lower p99
  * (bench/README.md). The slot is taken after the body has been read (a slow client cannot hold
- * one) and given back when the response is done or the client has gone.
+ * one) and given back when the response is done or the client has gone; a request whose client
+ * left while it waited is dropped without running.
  */
 export function useAdmission(config: Config): YogaPlugin {
   const { limit, maxQueue } = config.admission;
@@ -64,15 +71,22 @@ export function useAdmission(config: Config): YogaPlugin {
   return {
     async onRequest({ request, url, serverContext, endResponse }) {
       if (UNGATED.has(url.pathname)) return;
-      const release = await gate.enter();
       const requestId = maybeRequestState(request)?.requestId ?? '';
+      const node = serverContext as NodeContext | undefined;
+      const release = await gate.enter();
       if (!release) {
         endResponse(errorResponse('overloaded', 'The gateway is at capacity; retry shortly', requestId, { headers: { 'Retry-After': '1' } }));
         return;
       }
+      if (node?.req?.socket?.destroyed) {
+        release();
+        endResponse(errorResponse('overloaded', 'The client left before its turn', requestId));
+        return;
+      }
       releases.set(request, release);
-      // Whatever happens to the request (an error past the hooks, a client gone), the socket closes.
-      (serverContext as { res?: { once(event: 'close', listener: () => void): unknown } } | undefined)?.res?.once('close', release);
+      // Under a real server the response's close always comes, whatever happens to the request
+      // past these hooks (app.fetch callers have no socket: onResponse releases).
+      node?.res?.once('close', release);
     },
     onResponse({ request }) {
       releases.get(request)?.();

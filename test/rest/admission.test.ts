@@ -69,7 +69,7 @@ describe('admission control', () => {
     expect((await principal()).status).toBe(200); // every slot was given back
   });
 
-  it('gives the slot back when the client goes away', async () => {
+  it('gives the slot back when the client goes away, and drops a request whose client left while it waited', async () => {
     const server = createServer(gw.app).listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/auth/principal`;
@@ -84,8 +84,25 @@ describe('admission control', () => {
       // Its handler is still waiting on the database, but the slot is free for the next client.
       const next = fetch(url, { headers });
       await until(() => stall.waiting() === 2, 'the next request was admitted');
+      // A write queued behind it whose client gives up is never run.
+      const impatient = new AbortController();
+      const keys = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/admin/api-keys`;
+      const write = fetch(keys, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${org.admin.token.sandbox}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'abandoned in the queue' }),
+        signal: impatient.signal,
+      }).catch(() => 'aborted');
+      await tick();
+      impatient.abort();
+      expect(await write).toBe('aborted');
+      await tick(); // the server notices the closed connection
       stall.resume();
       expect((await next).status).toBe(200);
+      const listed = await rest(gw, 'GET', '/v1/admin/api-keys', undefined, { token: org.admin.token.sandbox });
+      expect(listed.status).toBe(200);
+      expect(JSON.stringify(listed.body)).not.toContain('abandoned in the queue');
+      expect((await fetch(url, { headers })).status).toBe(200); // no slot was lost
     } finally {
       stall.resume();
       server.closeAllConnections();
