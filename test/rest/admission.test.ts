@@ -72,7 +72,8 @@ describe('admission control', () => {
   it('gives the slot back when the client goes away, and drops a request whose client left while it waited', async () => {
     const server = createServer(gw.app).listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/auth/principal`;
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const url = `${base}/v1/auth/principal`;
     const headers = { authorization: `Bearer ${org.apiKey.sandbox}` };
     const stall = stallDatabase(gw);
     try {
@@ -86,8 +87,7 @@ describe('admission control', () => {
       await until(() => stall.waiting() === 2, 'the next request was admitted');
       // A write queued behind it whose client gives up is never run.
       const impatient = new AbortController();
-      const keys = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/admin/api-keys`;
-      const write = fetch(keys, {
+      const write = fetch(`${base}/v1/admin/api-keys`, {
         method: 'POST',
         headers: { authorization: `Bearer ${org.admin.token.sandbox}`, 'content-type': 'application/json' },
         body: JSON.stringify({ name: 'abandoned in the queue' }),
