@@ -18,6 +18,12 @@ export function createMaskError(log: Logger) {
       Object.assign(error.extensions, { code: 'INVALID_REQUEST', http: { status: 400, spec: true } });
       return error;
     }
+    // Pothos rejects what the caller sent (a malformed cursor or global ID) with its own error class.
+    if (original instanceof Error && original.name === 'PothosValidationError') {
+      const message = original.message.length > 200 ? `${original.message.slice(0, 200)}…` : original.message;
+      const located = error as GraphQLError;
+      return new GraphQLError(message, { nodes: located.nodes, path: located.path, extensions: { code: 'INVALID_REQUEST', http: { status: 400 } } });
+    }
     log.error({ err: original ?? error }, 'unexpected error');
     const located = error as { nodes?: never; path?: never };
     return new GraphQLError('Internal server error', {

@@ -1,4 +1,5 @@
-import { GraphQLError, type ExecutionResult } from 'graphql';
+import { BREAK, GraphQLError, Kind, visit, type DocumentNode, type ExecutionResult } from 'graphql';
+import { DomainError } from '../errors.ts';
 import type { Plugin as YogaPlugin } from 'graphql-yoga';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
@@ -37,9 +38,43 @@ function clientIpOf(serverContext: unknown, request: Request, trustProxy: boolea
   return req?.socket?.remoteAddress ?? 'local';
 }
 
+/** PostgreSQL text and jsonb cannot hold U+0000: such input is refused before anything runs. */
+function hasNul(root: unknown): boolean {
+  const pending = [root];
+  while (pending.length) {
+    const value = pending.pop();
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) return true;
+    } else if (Array.isArray(value)) {
+      for (const item of value) pending.push(item);
+    } else if (value !== null && typeof value === 'object') {
+      for (const [key, item] of Object.entries(value)) {
+        if (key.includes('\u0000')) return true;
+        pending.push(item);
+      }
+    }
+  }
+  return false;
+}
+
+function documentHasNul(document: DocumentNode): boolean {
+  // Only an escape sequence can put U+0000 in a GraphQL string; skip the walk without one.
+  if (!document.loc?.source.body.includes('\\u')) return false;
+  let found = false;
+  visit(document, {
+    [Kind.STRING]: (node) => {
+      if (!node.value.includes('\u0000')) return undefined;
+      found = true;
+      return BREAK;
+    },
+  });
+  return found;
+}
+
 /**
  * First and last stage of every request: request id, client address, the raw body (read once,
- * with a size limit), JSON parsing for /graphql from those bytes, and response headers + access log.
+ * with a size limit), JSON parsing for /graphql from those bytes, text PostgreSQL cannot store
+ * refused before execution, and response headers + access log.
  * Hooks here never throw: failures answer with the JSON error envelope.
  */
 export function useHttp(config: Config, log: Logger): YogaPlugin {
@@ -76,6 +111,11 @@ export function useHttp(config: Config, log: Logger): YogaPlugin {
         }
         throw new GraphQLError('The request body is not a JSON object', { extensions: { code: 'INVALID_JSON', http: { status: 400 } } });
       });
+    },
+    onExecute({ args, setResultAndStopExecution }) {
+      if (hasNul(args.variableValues) || documentHasNul(args.document)) {
+        setResultAndStopExecution({ errors: [new DomainError('invalid_request', 'Text may not contain the NUL character (U+0000)')] });
+      }
     },
     // Yoga strips `extensions.http` from error bodies (it uses it for the response status). Clients
     // of this API read the status from the error too, so put `http.status` back when serialising.

@@ -32,6 +32,36 @@ describe('REST compat router', () => {
     expectError(await rest(gw, 'POST', login, { email: 5, password: ['x'] }), 400, 'invalid_request');
   });
 
+  it('refuses text PostgreSQL cannot store (U+0000) with 400 before anything runs, REST and GraphQL alike', async () => {
+    const token = org.admin.token.sandbox;
+    const nul = 'bad\u0000name';
+    expectError(await rest(gw, 'POST', '/v1/admin/api-keys', { name: nul }, { token }), 400, 'invalid_request');
+    expectError(await rest(gw, 'POST', '/v1/public/auth/challenges/verify', { challenge_id: '\u0000', code: '12345678' }), 400, 'invalid_request');
+    expectError(await rest(gw, 'POST', '/verify', { intent_id: nul, token: 't', operation: 'op', requested_spend_cents: 1 }, { token: org.apiKey.sandbox }), 400, 'invalid_request');
+    expectError(await rest(gw, 'GET', '/harbor/operator/v1/intents/%00', undefined, { token }), 400, 'invalid_request');
+    const create = 'mutation($input: ApiKeyCreateInput!) { apiKeyCreate(input: $input) { apiKey { id } } }';
+    for (const [query, variables] of [
+      [create, { input: { name: nul } }],
+      ['mutation { apiKeyCreate(input: { name: "bad\\u0000name" }) { apiKey { id } } }', {}],
+    ] as const) {
+      const result = await gql(gw, query, variables, { token });
+      expect(result.errors?.[0]?.extensions?.code, JSON.stringify(result)).toBe('INVALID_REQUEST');
+    }
+    const keys = await rest(gw, 'GET', '/v1/admin/api-keys', undefined, { token });
+    expect(JSON.stringify(keys.body)).not.toContain('bad');
+  });
+
+  it('answers a malformed pagination cursor with 400, not 500', async () => {
+    const token = org.admin.token.sandbox;
+    for (const after of ['%%%', 'bm9wZQ==']) {
+      for (const field of ['intents', 'auditEvents', 'apiKeys']) {
+        const result = await gql(gw, `query($after: String) { ${field}(first: 5, after: $after) { edges { cursor } } }`, { after }, { token });
+        expect(result.errors?.[0]?.extensions?.code, JSON.stringify(result)).toBe('INVALID_REQUEST');
+        expect(result.errors?.[0]?.extensions?.http?.status).toBe(400);
+      }
+    }
+  });
+
   it('answers a body of the wrong content type with 415', async () => {
     const res = await rest(gw, 'POST', '/v1/public/auth/login/start', undefined, {
       raw: 'email=a@b.test',

@@ -31,7 +31,7 @@ const proofSchema = z.object({
   signature_algorithm: z.literal('ed25519-sha256-json-v1'),
   issued_at: rfc3339Seconds,
   expires_at: rfc3339Seconds,
-  nonce: z.string().min(1).max(256),
+  nonce: z.string().min(1).max(256).regex(/^[^\u0000]+$/, 'must not contain U+0000'),
   purpose: z.string().regex(KEY_ID),
   verifier_context: z.object({ tenant_id: z.string().min(1).max(256), verifier_id: z.string().min(1).max(128) }),
   request_envelope: z.object({ method: z.string().min(1).max(16), path: z.string().startsWith('/').max(2048), body_digest_sha256_hex: hex(64) }),
