@@ -11,7 +11,7 @@ import { loadConfig } from '../src/config.ts';
 import { openDatabase } from '../src/db.ts';
 import { createLogger } from '../src/logger.ts';
 import { newId } from '../src/crypto/hash.ts';
-import { appendLedgerEvent } from '../src/domain/harbor/ledger.ts';
+import { appendLedgerEvent } from '../src/areas/harbor/ledger.ts';
 import { loadServerKeys } from '../src/secrets.ts';
 import { systemClock } from '../src/clock.ts';
 import type { Runtime, ServiceContext } from '../src/context.ts';

@@ -1,7 +1,7 @@
 /** P4: the gateway's continuity check (as `npm run ledger:verify` runs it) over the bench ledger; events/s and peak RSS. */
 import { loadConfig } from '../src/config.ts';
 import { openSql } from '../src/db.ts';
-import { verifyLedgerChain } from '../src/domain/harbor/ledger.ts';
+import { verifyLedgerChain } from '../src/areas/harbor/ledger.ts';
 import { LEDGER_TENANT } from './ledger-events.ts';
 import { peakRssMb } from './rss.ts';
 

@@ -327,9 +327,9 @@ async function limiterInProcess(): Promise<void> {
   log('Limiter overhead in-process…');
   const { loadConfig } = await import('../src/config.ts');
   const { createApp, createRuntime } = await import('../src/app.ts');
-  const { createOrganization } = await import('../src/domain/identity/organizations.ts');
-  const { createApiKey } = await import('../src/domain/identity/api-keys.ts');
-  const { updatePolicy } = await import('../src/domain/guardrails/policy.ts');
+  const { createOrganization } = await import('../src/areas/identity/organizations.ts');
+  const { createApiKey } = await import('../src/areas/identity/api-keys.ts');
+  const { updatePolicy } = await import('../src/areas/guardrails/policy.ts');
   const config = loadConfig({ DATABASE_URL: 'pglite:memory', DATA_DIR: path.join(os.tmpdir(), 'paybond-bench-limiter'), LOG_LEVEL: 'silent', NODE_ENV: 'production' });
   const runtime = await createRuntime(config);
   const org = await runtime.db.$transaction((tx) => createOrganization(tx, { name: 'bench', admin: { email: 'limiter@bench.test', passwordHash: 'unused' } }, new Date()));
@@ -368,7 +368,7 @@ async function limiterInProcess(): Promise<void> {
   }
   // The hook's own cost, called directly: what the limiter adds to each limited request.
   const { useRateLimits } = await import('../src/plugins/rate-limits.ts');
-  const { initRequestState } = await import('../src/plugins/request-state.ts');
+  const { initRequestState } = await import('../src/kernel/http/request-state.ts');
   const { parse } = await import('graphql');
   const hook = useRateLimits(runtime).onExecute as unknown as (payload: unknown) => Promise<unknown> | undefined;
   const document = parse((JSON.parse(LIMITED) as { query: string }).query);

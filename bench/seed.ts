@@ -7,11 +7,11 @@ import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../src/config.ts';
 import { createRuntime } from '../src/app.ts';
 import { hashPassword, newId } from '../src/crypto/hash.ts';
-import { createOrganization } from '../src/domain/identity/organizations.ts';
-import { createApiKey } from '../src/domain/identity/api-keys.ts';
-import { createPat } from '../src/domain/agents/pats.ts';
-import { setAgentSecurityMode } from '../src/domain/agents/mode.ts';
-import { updatePolicy } from '../src/domain/guardrails/policy.ts';
+import { createOrganization } from '../src/areas/identity/organizations.ts';
+import { createApiKey } from '../src/areas/identity/api-keys.ts';
+import { createPat } from '../src/areas/agents/pats.ts';
+import { setAgentSecurityMode } from '../src/areas/agents/mode.ts';
+import { updatePolicy } from '../src/areas/guardrails/policy.ts';
 import type { Principal } from '../src/context.ts';
 
 const runtime = await createRuntime({ ...loadConfig(), LOG_LEVEL: 'warn' });

@@ -1,20 +1,12 @@
-import { z } from 'zod';
+import type { GraphQLSchema } from 'graphql';
+import { toJsonSchema, type JsonSchema } from '../src/kernel/json-schema.ts';
+import { responseSchema, successStatuses } from './response.ts';
+import { routePolicy } from './router.ts';
 import type { RestRoute } from './route.ts';
+import { snakeJsonSchema } from './schemas.ts';
 
-type JsonSchema = Record<string, unknown>;
-
-function toJsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
-  const json = z.toJSONSchema(schema, {
-    io,
-    unrepresentable: 'any',
-    override: (ctx) => {
-      const def = (ctx.zodSchema as { _zod?: { def?: { type?: string } } })._zod?.def;
-      if (def?.type === 'date') Object.assign(ctx.jsonSchema, { type: 'string', format: 'date-time' });
-    },
-  }) as JsonSchema;
-  delete json.$schema;
-  return json;
-}
+/** What a route answers on success, as OpenAPI sees it: derived, never declared twice. */
+export const routeResponse = (schema: GraphQLSchema, route: RestRoute) => (route.kind === 'handler' ? route.response : responseSchema(schema, route));
 
 const errorEnvelope = {
   type: 'object',
@@ -40,8 +32,24 @@ const describeStatus: Record<number, string> = {
 };
 
 /** OpenAPI 3.1 for the REST compat surface, generated from the route table. */
-export function buildOpenApi(routes: RestRoute[], info: { version: string; serverUrl?: string }) {
+export function buildOpenApi(schema: GraphQLSchema, routes: RestRoute[], info: { version: string; serverUrl?: string }) {
   const paths: Record<string, Record<string, unknown>> = {};
+  const named: Record<string, unknown> = {};
+  /** Named definitions (`.meta({ id })`: enums such as IntentState) become shared component schemas. */
+  const componentize = (json: JsonSchema): JsonSchema => {
+    const walk = (node: unknown): unknown => {
+      if (Array.isArray(node)) return node.map(walk);
+      if (!node || typeof node !== 'object') return node;
+      const out: Record<string, unknown> = {};
+      for (const [key, value] of Object.entries(node as Record<string, unknown>)) {
+        if (key === '$defs') for (const [name, def] of Object.entries(value as Record<string, unknown>)) named[name] = walk(def);
+        else if (key === '$ref' && typeof value === 'string') out[key] = value.replace('#/$defs/', '#/components/schemas/');
+        else out[key] = walk(value);
+      }
+      return out;
+    };
+    return walk(json) as JsonSchema;
+  };
   for (const route of routes) {
     const params = [...route.path.matchAll(/\{([a-z_]+)\}/g)].map((m) => ({
       name: m[1],
@@ -50,19 +58,19 @@ export function buildOpenApi(routes: RestRoute[], info: { version: string; serve
       schema: { type: 'string' },
     }));
     if (route.query) {
-      const q = toJsonSchema(route.query, 'input') as { properties?: Record<string, JsonSchema>; required?: string[] };
+      const q = componentize(toJsonSchema(route.query, 'input')) as { properties?: Record<string, JsonSchema>; required?: string[] };
       for (const [name, schema] of Object.entries(q.properties ?? {})) {
         params.push({ name, in: 'query', required: q.required?.includes(name) ?? false, schema: schema as never });
       }
     }
-    const success = route.kind === 'operation' && typeof route.status === 'number' ? route.status : 200;
-    const errorStatuses = new Set<number>([400, ...(route.auth.public ? [] : [401, 403]), 429, ...(route.errors ?? [])]);
-    const responses: Record<string, unknown> = {
-      [String(success)]: {
-        description: 'Success',
-        content: { [route.path.endsWith('.md') || route.path.endsWith('.txt') ? 'text/markdown' : 'application/json']: { schema: toJsonSchema(route.response, 'output') } },
-      },
-    };
+    const policy = routePolicy(schema, route);
+    const isPublic = policy.principals === 'public';
+    const errorStatuses = new Set<number>([400, ...(isPublic ? [] : [401, 403]), 429, ...(route.errors ?? [])]);
+    const body = componentize(toJsonSchema(routeResponse(schema, route), 'output'));
+    const contentType = route.kind === 'handler' ? (route.contentType ?? 'application/json') : 'application/json';
+    const responses: Record<string, unknown> = Object.fromEntries(
+      (route.kind === 'operation' ? successStatuses(route) : [200]).map((status) => [String(status), { description: 'Success', content: { [contentType]: { schema: body } } }]),
+    );
     for (const status of [...errorStatuses].sort()) {
       responses[String(status)] = { description: describeStatus[status] ?? 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorEnvelope' } } } };
     }
@@ -71,10 +79,10 @@ export function buildOpenApi(routes: RestRoute[], info: { version: string; serve
       operationId: `${route.method.toLowerCase()}${route.path.replace(/\{([a-z_]+)\}/g, 'By_$1').replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? '').toUpperCase())}`,
       summary: route.summary,
       tags: [route.tag],
-      security: route.auth.public ? [] : [{ bearerAuth: [] }],
+      security: isPublic ? [] : [{ bearerAuth: [] }],
       ...(params.length ? { parameters: params } : {}),
       ...(route.body
-        ? { requestBody: { required: true, content: { 'application/json': { schema: toJsonSchema(route.body, 'input'), ...(route.example?.body ? { example: route.example.body } : {}) } } } }
+        ? { requestBody: { required: true, content: { 'application/json': { schema: componentize(snakeJsonSchema(toJsonSchema(route.body, 'input'))), ...(route.example?.body ? { example: route.example.body } : {}) } } } }
         : {}),
       responses,
     };
@@ -96,7 +104,7 @@ export function buildOpenApi(routes: RestRoute[], info: { version: string; serve
           description: 'API key (paybond_sk_<env>_…), session JWT, Harbor JWT, PAT or agent JWT.',
         },
       },
-      schemas: { ErrorEnvelope: errorEnvelope },
+      schemas: { ErrorEnvelope: errorEnvelope, ...named },
     },
   };
 }

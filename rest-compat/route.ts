@@ -1,30 +1,14 @@
 import type { z } from 'zod';
-import type { PrincipalKind, RequestContext } from '../src/context.ts';
+import type { RequestContext } from '../src/context.ts';
+import type { FieldPolicy } from '../src/kernel/policy.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
-/**
- * Who may call a route. It documents the route (OpenAPI security) and drives the generated
- * security tests; enforcement lives on the GraphQL field the route runs (scope-auth), so REST
- * and GraphQL cannot disagree.
- */
-export interface RouteAuth {
-  /** No credential needed. */
-  public?: boolean;
-  /** Credential kinds accepted. */
-  principals?: PrincipalKind[];
-  /** Needs tenant_admin / tenant.admin (human session). */
-  admin?: boolean;
-  /** High-risk: an agent JWT bound to a key plus X-Agent-Signature (PATs and unsigned JWTs get 401). */
-  signed?: boolean;
-  /** Recognition-gated Harbor write: an agent recognition proof, or a signed agent request. */
-  recognition?: boolean;
-}
-
 export interface RestInput {
   params: Record<string, string>;
-  query: URLSearchParams;
-  /** Parsed JSON body (`{}` when empty). */
+  /** Query parameters, validated and coerced by the route's `query` schema. */
+  query: Record<string, unknown>;
+  /** The JSON body with its keys in camelCase (validated by the route's `body` schema; `{}` when empty). */
   body: Record<string, unknown>;
   headers: Headers;
 }
@@ -35,17 +19,39 @@ interface RouteBase {
   path: string;
   summary: string;
   tag: string;
-  auth: RouteAuth;
-  /** Request body (snake_case) for validation and OpenAPI. */
-  body?: z.ZodType;
-  /** Query parameters for validation and OpenAPI. */
+  /**
+   * The request body: the domain's camelCase zod input (the same declaration the GraphQL input type
+   * is generated from). REST clients send its keys in snake_case; the router maps them, validates,
+   * and reports errors with the snake_case field names.
+   */
+  body?: z.ZodObject;
+  /** Query parameters (REST names), validated before anything runs. */
   query?: z.ZodObject;
-  /** Success body, for OpenAPI and the contract tests. */
-  response: z.ZodType;
-  /** Statuses other than the success status that this route documents. */
+  /** Statuses other than the success status(es) and the policy's own (401/403/429) that this route documents. */
   errors?: number[];
   /** A valid request (OpenAPI example; the generated security tests send it). */
   example?: { params?: Record<string, string>; body?: Record<string, unknown>; query?: Record<string, string> };
+}
+
+/**
+ * Payload → REST body, declaratively, so the response schema is derived from the same declaration
+ * (rest-compat/response.ts). Applied in this order: page, pick, spread, wrap, constants, omit, omitNull.
+ */
+export interface Shape {
+  /** A connection: `{ <page>: [nodes], next_cursor, …other selected connection fields }`. */
+  page?: string;
+  /** The body is this payload field (an object). */
+  pick?: string;
+  /** These object fields' keys are lifted into the body (and the fields themselves removed). */
+  spread?: string[];
+  /** The body is `{ <wrap>: payload }` (a root field that returns a list). */
+  wrap?: string;
+  /** Keys with fixed values added to the body. */
+  constants?: Record<string, string | number | boolean>;
+  /** Keys removed from the body (selected only to choose the status). */
+  omit?: string[];
+  /** Keys removed when null (optional in the response schema). */
+  omitNull?: string[];
 }
 
 /** A route that runs one GraphQL operation through the shared pipeline. */
@@ -54,16 +60,21 @@ export interface OperationRoute extends RouteBase {
   /** GraphQL document with one root field; aliases give REST names (snake_case). */
   operation: string;
   variables: (input: RestInput) => Record<string, unknown>;
-  /** Payload of the root field → REST body. Defaults to the payload without `userErrors`. */
-  result?: (payload: Record<string, unknown>, input: RestInput) => unknown;
-  /** Success status; may depend on the payload (e.g. 200/202/402 for funding). */
-  status?: number | ((payload: Record<string, unknown>) => number);
+  shape?: Shape;
+  /** Success status: fixed, or chosen by an enum field of the payload. */
+  status?: number | { field: string; statuses: Record<string, number> };
 }
 
 /** A route answered by a handler (discovery documents, health, byte streams). */
 export interface HandlerRoute extends RouteBase {
   kind: 'handler';
-  handle: (input: RestInput, ctx: Pick<RequestContext, 'runtime' | 'requestId'> & { request: Request }) => Promise<Response>;
+  /** Who may call it (operation routes take this from their GraphQL field). */
+  auth: FieldPolicy;
+  /** Success body, for OpenAPI and the contract tests. */
+  response: z.ZodType;
+  /** Content type of the success body (default JSON). */
+  contentType?: string;
+  handle: (input: RestInput, ctx: Pick<RequestContext, 'runtime' | 'requestId' | 'principal'> & { request: Request }) => Promise<Response>;
 }
 
 export type RestRoute = OperationRoute | HandlerRoute;
@@ -82,11 +93,6 @@ export function snakeFields(fields: string): string {
 
 export const toSnake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 export const toCamel = (s: string) => s.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-
-/** Top-level snake_case keys → camelCase (nested values, such as free-form JSON, stay as sent). */
-export function camelKeys(obj: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [toCamel(k), v]));
-}
 
 export const operation = (route: Omit<OperationRoute, 'kind'>): OperationRoute => ({ kind: 'operation', ...route });
 export const handler = (route: Omit<HandlerRoute, 'kind'>): HandlerRoute => ({ kind: 'handler', ...route });

@@ -1,20 +1,36 @@
-import type { ExecutionResult, GraphQLError } from 'graphql';
+import type { ExecutionResult, GraphQLError, GraphQLSchema } from 'graphql';
 import type { Plugin as YogaPlugin, YogaServer } from 'graphql-yoga';
-import { z } from 'zod';
 import type { Runtime } from '../src/context.ts';
-import { errorStatus, restCode } from '../src/errors.ts';
+import { DomainError, restCode, statusOf } from '../src/kernel/errors.ts';
+import { errorResponse, jsonResponse } from '../src/kernel/http/envelope.ts';
+import { requestState, shareRequestState } from '../src/kernel/http/request-state.ts';
+import { checkPolicy, type FieldPolicy } from '../src/kernel/policy.ts';
 import { JSON_TYPE } from '../src/plugins/http.ts';
-import { requestState, shareRequestState } from '../src/plugins/request-state.ts';
-import { errorResponse, jsonResponse } from './envelope.ts';
+import { resolveCaller } from '../src/plugins/credentials.ts';
+import { parseOperation, shapeBody, successStatus } from './response.ts';
 import { toSnake, type OperationRoute, type RestInput, type RestRoute } from './route.ts';
+import { camelize, jsonSchemaOf, restIssues, restMessage } from './schemas.ts';
 
 interface CompiledRoute {
   route: RestRoute;
   pattern: RegExp;
   names: string[];
+  policy: FieldPolicy;
+  /** Operation routes: the root field the operation runs. */
+  rootField?: string;
 }
 
-function compile(route: RestRoute): CompiledRoute {
+/** The policy of the root field an operation route runs: declared once, on the field. */
+export function routePolicy(schema: GraphQLSchema, route: RestRoute): FieldPolicy {
+  if (route.kind === 'handler') return route.auth;
+  const { definition, rootField } = parseOperation(route);
+  const root = definition.operation === 'mutation' ? schema.getMutationType() : schema.getQueryType();
+  const policy = root?.getFields()[rootField]?.extensions.policy as FieldPolicy | undefined;
+  if (!policy) throw new Error(`route ${route.method} ${route.path}: root field ${rootField} declares no policy`);
+  return policy;
+}
+
+function compile(schema: GraphQLSchema, route: RestRoute): CompiledRoute {
   const names: string[] = [];
   const source = route.path
     .split(/(\{[a-z_]+\})/)
@@ -27,35 +43,48 @@ function compile(route: RestRoute): CompiledRoute {
       return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     })
     .join('');
-  return { route, pattern: new RegExp(`^${source}/?$`), names };
+  return {
+    route,
+    pattern: new RegExp(`^${source}/?$`),
+    names,
+    policy: routePolicy(schema, route),
+    rootField: route.kind === 'operation' ? parseOperation(route).rootField : undefined,
+  };
 }
 
+const invalid = (issues: ReturnType<typeof restIssues>) => new DomainError('invalid_request', restMessage(issues), { details: { issues } });
+
 /**
- * Parse the JSON body of a REST call; a Response means "answer with this". Validation is not done
- * here: it runs in the GraphQL layer after authentication, so an anonymous caller learns nothing
- * about inputs. Only the documented body keys are kept (others, e.g. tenant hints, are ignored).
+ * Read the query and the JSON body of a REST call, in REST words: the body's snake_case keys
+ * are mapped onto the route's camelCase input, and every problem names the REST field
+ * (`allowed_tools`, `limit`). Runs after authorization, so a caller who may not call the route
+ * learns nothing about its inputs. Keys the route does not document (tenant hints) are dropped.
  */
-function readInput(route: RestRoute, request: Request, url: URL, params: Record<string, string>, requestId: string): RestInput | Response {
-  let body: Record<string, unknown> = {};
+function readInput(route: RestRoute, request: Request, url: URL, params: Record<string, string>): RestInput {
   const raw = requestState(request).rawBody;
+  let parsed: unknown = {};
   if (raw && raw.byteLength > 0) {
-    if (!JSON_TYPE.test(request.headers.get('content-type') ?? '')) {
-      return errorResponse('unsupported_media_type', 'Send JSON with content-type: application/json', requestId);
-    }
-    let parsed: unknown;
+    if (!JSON_TYPE.test(request.headers.get('content-type') ?? '')) throw new DomainError('unsupported_media_type', 'Send JSON with content-type: application/json');
     try {
       parsed = JSON.parse(Buffer.from(raw).toString('utf8'));
     } catch {
-      return errorResponse('invalid_json', 'The request body is not valid JSON', requestId);
+      throw new DomainError('invalid_json', 'The request body is not valid JSON');
     }
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      return errorResponse('invalid_json', 'The request body must be a JSON object', requestId);
-    }
-    body = parsed as Record<string, unknown>;
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new DomainError('invalid_json', 'The request body must be a JSON object');
   }
-  const known = route.body instanceof z.ZodObject ? new Set(Object.keys(route.body.shape)) : undefined;
-  if (known) body = Object.fromEntries(Object.entries(body).filter(([k]) => known.has(k)));
-  return { params, query: url.searchParams, body, headers: request.headers };
+  let body: Record<string, unknown> = {};
+  if (route.body) {
+    body = camelize(parsed, jsonSchemaOf(route.body)) as Record<string, unknown>;
+    const checked = route.body.safeParse(body);
+    if (!checked.success) throw invalid(restIssues(checked.error));
+  }
+  let query: Record<string, unknown> = {};
+  if (route.query) {
+    const checked = route.query.safeParse(Object.fromEntries(url.searchParams));
+    if (!checked.success) throw invalid(restIssues(checked.error));
+    query = checked.data;
+  }
+  return { params, query, body, headers: request.headers };
 }
 
 function decodeParams(names: string[], match: RegExpExecArray): Record<string, string> | null {
@@ -66,23 +95,16 @@ function decodeParams(names: string[], match: RegExpExecArray): Record<string, s
   }
 }
 
+const domainErrorResponse = (error: DomainError, requestId: string) =>
+  errorResponse(error.code, error.message, requestId, { status: error.status, details: error.details, headers: error.headers });
+
 /** The first GraphQL error as a REST error response. */
 function graphqlErrorResponse(error: GraphQLError, requestId: string, executed: boolean): Response {
   const ext = error.extensions as { code?: string; http?: { status?: number; headers?: Record<string, string> }; details?: unknown };
-  // No code: a variable that GraphQL could not coerce (bad input) or, once executing, a bug.
+  // No code: once executing, a bug; before, a request the pipeline refused.
   const code = ext.code ? restCode(ext.code) : executed ? 'internal_error' : 'invalid_request';
-  const status = ext.http?.status ?? (errorStatus as Record<string, number>)[code] ?? 500;
-  return errorResponse(code, restMessage(error.message), requestId, { status, details: restDetails(ext.details), headers: ext.http?.headers });
-}
-
-/** GraphQL names inputs `input.fieldName`; REST callers sent `field_name`. */
-const restField = (field: string) => toSnake(field.replace(/^input\./, ''));
-const restMessage = (message: string) => message.replace(/"input\.([\w.]+)"/g, (_, f: string) => `"${toSnake(f)}"`).replace(/\binput\.([\w.]+)/g, (_, f: string) => toSnake(f));
-
-function restDetails(details: unknown): unknown {
-  const issues = (details as { issues?: Array<{ field: string; message: string }> } | undefined)?.issues;
-  if (!issues) return details;
-  return { ...(details as object), issues: issues.map((i) => ({ ...i, field: restField(i.field) })) };
+  const status = ext.http?.status ?? statusOf(code);
+  return errorResponse(code, error.message, requestId, { status, details: ext.details, headers: ext.http?.headers });
 }
 
 /**
@@ -96,45 +118,39 @@ function asOperationRequest(route: OperationRoute, request: Request): Request {
   return internal;
 }
 
-function rootFieldOf(route: OperationRoute): string {
-  const match = /\{\s*(?:[A-Za-z_]\w*\s*:\s*)?([A-Za-z_]\w*)/.exec(route.operation);
-  if (!match) throw new Error(`route ${route.method} ${route.path}: no root field in operation`);
-  return match[1]!;
-}
+type UserErrors = Array<{ code: string; message: string; field: string[] | null; details: Record<string, unknown> | null }>;
 
 /**
- * The REST compat router: a Yoga plugin that answers every documented path. Operation routes run
- * their GraphQL document through Yoga's own parameter handling (same Envelop chain: credentials,
- * tenant check, signatures, rate limits, armor, masking) and shape the result; handler routes
- * answer directly. Anything else (outside /graphql) is a 404 or 405 envelope.
+ * The REST compat router: a Yoga plugin that answers every documented path. For each route it
+ * authorizes the caller against the route's policy (the policy of the GraphQL field it runs)
+ * before it reads the body, validates the input in REST words, then runs the GraphQL document
+ * through Yoga's own pipeline (rate limits, idempotency, execution, masking) and shapes the
+ * result; handler routes answer directly. Anything else (outside /graphql) is a 404 or 405.
  */
-export function useRestRouter(routes: RestRoute[], runtime: Runtime, graphqlPath = '/graphql'): YogaPlugin {
-  const compiled = routes.map(compile);
-  const roots = new Map(routes.filter((r): r is OperationRoute => r.kind === 'operation').map((r) => [r, rootFieldOf(r)]));
+export function useRestRouter(routes: RestRoute[], runtime: Runtime, schema: GraphQLSchema, graphqlPath = '/graphql'): YogaPlugin {
+  const compiled = routes.map((route) => compile(schema, route));
   let yoga: YogaServer<Record<string, unknown>, Record<string, unknown>>;
 
-  async function run(route: OperationRoute, input: RestInput, request: Request, serverContext: Record<string, unknown>, requestId: string) {
-    const field = roots.get(route)!;
+  async function run(entry: CompiledRoute, input: RestInput, request: Request, serverContext: Record<string, unknown>, requestId: string) {
+    const route = entry.route as OperationRoute;
     const result = (await yoga.getResultForParams(
       { params: { query: route.operation, variables: route.variables(input) }, request: asOperationRequest(route, request) },
       serverContext,
     )) as ExecutionResult<Record<string, Record<string, unknown> | null>>;
-    const payload = result.data?.[field];
+    const payload = result.data?.[entry.rootField!];
     if (!payload) {
       const error = result.errors?.[0];
       // A nullable lookup that found nothing (another tenant's object looks exactly the same).
       return error ? graphqlErrorResponse(error, requestId, result.data !== undefined) : errorResponse('not_found', 'Not found', requestId);
     }
-    const userErrors = payload.userErrors as Array<{ code: string; message: string; field: string[] | null; details: Record<string, unknown> | null }> | undefined;
+    const userErrors = payload.userErrors as UserErrors | undefined;
     if (userErrors?.length) {
       const first = userErrors[0]!;
-      const details = { ...(first.details ?? {}), ...(first.field ? { field: restField(first.field.join('.')) } : {}) };
-      return errorResponse(restCode(first.code), restMessage(first.message), requestId, { details: Object.keys(details).length ? details : undefined });
+      const details = { ...(first.details ?? {}), ...(first.field ? { field: first.field.map(toSnake).join('.') } : {}) };
+      return errorResponse(restCode(first.code), first.message, requestId, { details: Object.keys(details).length ? details : undefined });
     }
     const rest = Array.isArray(payload) ? payload : Object.fromEntries(Object.entries(payload).filter(([k]) => k !== 'userErrors'));
-    const body = route.result ? route.result(rest, input) : rest;
-    const status = typeof route.status === 'function' ? route.status(rest) : (route.status ?? 200);
-    return jsonResponse(body, status);
+    return jsonResponse(shapeBody(rest, route.shape), successStatus(route, payload));
   }
 
   return {
@@ -155,24 +171,25 @@ export function useRestRouter(routes: RestRoute[], runtime: Runtime, graphqlPath
           }
           const params = decodeParams(entry.names, match);
           if (!params) return endResponse(errorResponse('invalid_request', 'Malformed percent-encoding in the path', state.requestId));
-          state.routeAuth = entry.route.auth;
           state.routeTemplate = entry.route.path;
-          const input = readInput(entry.route, request, url, params, state.requestId);
-          if (input instanceof Response) return endResponse(input);
+          state.policy = entry.policy;
+          const principal = await resolveCaller(runtime, request);
+          const denied = checkPolicy(principal, entry.policy);
+          if (denied) return endResponse(domainErrorResponse(denied, state.requestId));
+          const input = readInput(entry.route, request, url, params);
           const response =
             entry.route.kind === 'handler'
-              ? await entry.route.handle(input, { runtime, requestId: state.requestId, request })
-              : await run(entry.route, input, request, serverContext as Record<string, unknown>, state.requestId);
+              ? await entry.route.handle(input, { runtime, requestId: state.requestId, principal, request })
+              : await run(entry, input, request, serverContext as Record<string, unknown>, state.requestId);
           return endResponse(response);
         }
         allowed = [...new Set(allowed)];
         if (allowed.length) {
-          return endResponse(
-            errorResponse('method_not_allowed', `${request.method} is not allowed here`, state.requestId, { headers: { allow: allowed.join(', ') } }),
-          );
+          return endResponse(errorResponse('method_not_allowed', `${request.method} is not allowed here`, state.requestId, { headers: { allow: allowed.join(', ') } }));
         }
         endResponse(errorResponse('route_not_found', `No route for ${request.method} ${url.pathname}`, state.requestId));
       } catch (error) {
+        if (error instanceof DomainError) return endResponse(domainErrorResponse(error, state.requestId));
         runtime.log.error({ err: error, request_id: state.requestId }, 'REST route failed');
         endResponse(errorResponse('internal_error', 'Internal server error', state.requestId));
       }

@@ -12,9 +12,9 @@ import { ConfigError, loadConfig } from '../src/config.ts';
 import { StartupError } from '../src/db.ts';
 import { createRuntime } from '../src/app.ts';
 import { hashPassword, newId } from '../src/crypto/hash.ts';
-import { createOrganization, normalizeEmail } from '../src/domain/identity/organizations.ts';
-import { createApiKey } from '../src/domain/identity/api-keys.ts';
-import { recordAudit } from '../src/domain/audit/service.ts';
+import { createOrganization, normalizeEmail } from '../src/areas/identity/organizations.ts';
+import { createApiKey } from '../src/areas/identity/api-keys.ts';
+import { recordAudit } from '../src/kernel/audit/service.ts';
 import type { Principal } from '../src/context.ts';
 
 const args = z.object({

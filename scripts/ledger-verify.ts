@@ -9,7 +9,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { openSql, StartupError } from '../src/db.ts';
-import { verifyLedgerChain } from '../src/domain/harbor/ledger.ts';
+import { verifyLedgerChain } from '../src/areas/harbor/ledger.ts';
 
 async function main(): Promise<number> {
   const { values } = parseArgs({ options: { tenant: { type: 'string' } } });

@@ -1,7 +1,7 @@
 /** npm run schema:print — rewrite schema.graphql from the Pothos schema. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { printedSchema } from '../src/schema/index.ts';
+import { printedSchema } from '../src/graphql/schema.ts';
 
 const target = path.resolve(import.meta.dirname, '../schema.graphql');
 fs.writeFileSync(target, printedSchema());

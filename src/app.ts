@@ -6,7 +6,7 @@ import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import { GraphQLError } from 'graphql';
 import type { Plugin as EnvelopPlugin } from '@envelop/core';
-import { maybeRequestState } from './plugins/request-state.ts';
+import { maybeRequestState } from './kernel/http/request-state.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { RequestContext, Runtime } from './context.ts';
@@ -15,7 +15,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { outboxMailer, smtpMailer, type Mailer } from './mail.ts';
 import { loadServerKeys } from './secrets.ts';
 import { MemoryStore, RedisStore, type KeyValueStore } from './stores.ts';
-import { schema } from './schema/index.ts';
+import { schema } from './graphql/schema.ts';
 import { useHttp } from './plugins/http.ts';
 import { useAdmission } from './plugins/admission.ts';
 import { useCredentials } from './plugins/credentials.ts';
@@ -102,7 +102,7 @@ export function createApp(runtime: Runtime): GatewayApp {
     plugins: [
       useHttp(config, log),
       useAdmission(config),
-      useRestRouter(routes, runtime),
+      useRestRouter(routes, runtime, schema),
       useCredentials(runtime),
       ...(config.RATE_LIMITS === 'on' ? [useRateLimits(runtime)] : []),
       useIdempotency(runtime),

@@ -49,6 +49,26 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
+/**
+ * What a resolver may know and say about the HTTP exchange it runs in, typed, instead of reaching
+ * into request state: the request as it arrived (signatures and recognition proofs bind to it)
+ * and the response headers it may add. Built by src/kernel/http/binding.ts.
+ */
+export interface HttpBinding {
+  method: string;
+  /** URL path without the query string. */
+  path: string;
+  /** The query string (without `?`), empty when there is none. */
+  query: string;
+  rawBody: Uint8Array | undefined;
+  headers: Headers;
+  /** The REST route template when the call came through a REST path. */
+  route: string | undefined;
+  setResponseHeader(name: string, value: string): void;
+  /** The answer is provisional (a 202/402 funding poll): an Idempotency-Key must not store it. */
+  markProvisional(): void;
+}
+
 /** Per-request context handed to resolvers and domain services. */
 export interface RequestContext {
   runtime: Runtime;
@@ -57,6 +77,7 @@ export interface RequestContext {
   principal: Principal | null;
   /** Client address, as a hash-ready string; never stored raw. */
   clientIp: string;
+  http: HttpBinding;
 }
 
 /** What a domain service needs: dependencies plus who is acting. */

@@ -1,10 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from './config.ts';
-import { PrismaClient } from './generated/prisma/client.ts';
+import { PrismaClient, type Prisma } from './generated/prisma/client.ts';
 import { openPglite, openPostgres, type AdapterHandle } from './db/adapters.ts';
 import { applyMigrations, pendingMigrations } from './db/migrate.ts';
 import type { Logger } from './logger.ts';
+
+/** A transaction client: what every write inside `db.$transaction` receives. */
+export type Tx = Prisma.TransactionClient;
 
 export class StartupError extends Error {}
 

@@ -11,8 +11,6 @@ export interface KeyValueStore {
   putIfAbsent(key: string, ttlSeconds: number): Promise<boolean>;
   /** Count one hit in the fixed window that contains now; returns the count including this hit. */
   hit(key: string, windowSeconds: number): Promise<{ count: number; resetSeconds: number }>;
-  /** Current count in the window that contains now, without counting. */
-  peek(key: string, windowSeconds: number): Promise<{ count: number; resetSeconds: number }>;
   close(): Promise<void>;
 }
 
@@ -63,11 +61,6 @@ export class MemoryStore implements KeyValueStore {
     return { count: entry.value, resetSeconds };
   }
 
-  async peek(key: string, windowSeconds: number) {
-    const { index, resetSeconds } = windowOf(this.clock, windowSeconds);
-    return { count: this.live(`${key}:${index}`, this.clock.now().getTime())?.value ?? 0, resetSeconds };
-  }
-
   async close(): Promise<void> {
     this.entries.clear();
   }
@@ -95,11 +88,6 @@ export class RedisStore implements KeyValueStore {
     const slot = `${this.prefix}${key}:${index}`;
     const [[, count]] = (await this.redis.multi().incr(slot).expire(slot, windowSeconds + 1).exec()) as [[null, number]];
     return { count, resetSeconds };
-  }
-
-  async peek(key: string, windowSeconds: number) {
-    const { index, resetSeconds } = windowOf(this.clock, windowSeconds);
-    return { count: Number((await this.redis.get(`${this.prefix}${key}:${index}`)) ?? 0), resetSeconds };
   }
 
   async ping(): Promise<void> {

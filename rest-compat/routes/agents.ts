@@ -1,75 +1,27 @@
 import { z } from 'zod';
-import { patCreateInput } from '../../src/domain/agents/pats.ts';
-import { nonceExchangeInput, nonceInput, patExchangeInput } from '../../src/domain/agents/sessions.ts';
-import { trustedKeyInput } from '../../src/domain/agents/trusted-keys.ts';
+import { patCreateInput } from '../../src/areas/agents/pats.ts';
+import { nonceExchangeInput, nonceInput, patExchangeInput } from '../../src/areas/agents/sessions.ts';
+import { trustedKeyInput } from '../../src/areas/agents/trusted-keys.ts';
 import { operation, snakeFields, type RestRoute } from '../route.ts';
-import { environment, page, pageQuery, pageVariables, snakeBody, timestamp } from '../schemas.ts';
+import { pageQuery, pageVariables } from '../schemas.ts';
 
 const USER_ERRORS = 'userErrors { code message field details }';
-const human = { principals: ['user' as const] };
-const admin = { principals: ['user' as const], admin: true };
 const agentTag = 'Agent runtime';
+const protocolTag = 'Protocol verification and discovery';
 
 const AGENT_TOKEN = snakeFields('accessToken tokenType expiresIn expiresAt sessionId agentId scope requiresSignedRequests keyThumbprint tenantId environment');
-const agentToken = z.object({
-  access_token: z.string(),
-  token_type: z.literal('Bearer'),
-  expires_in: z.number().int(),
-  expires_at: timestamp,
-  session_id: z.string(),
-  agent_id: z.string(),
-  scope: z.string(),
-  requires_signed_requests: z.boolean(),
-  key_thumbprint: z.string().nullable(),
-  tenant_id: z.string(),
-  environment,
-});
-
 // PAT management keeps Payknot's camelCase field names: dashboards built for it work unchanged.
 const PAT = 'id: tokenId nodeId: id name tokenHint scope status createdAt lastUsedAt expiresAt revokedAt';
-const pat = z.object({
-  id: z.string(),
-  nodeId: z.string(),
-  name: z.string(),
-  tokenHint: z.string(),
-  scope: z.string(),
-  status: z.enum(['active', 'revoked', 'expired']),
-  createdAt: timestamp,
-  lastUsedAt: timestamp.nullable(),
-  expiresAt: timestamp.nullable(),
-  revokedAt: timestamp.nullable(),
-});
-
 const SESSION = `node_id: id ${snakeFields('sessionId agentId authMethod scope keyThumbprint label patId status createdAt expiresAt lastSeenAt revokedAt revokedReason')}`;
-const session = z.object({
-  node_id: z.string(),
-  session_id: z.string(),
-  agent_id: z.string(),
-  auth_method: z.string(),
-  scope: z.string(),
-  key_thumbprint: z.string().nullable(),
-  label: z.string().nullable(),
-  pat_id: z.string().nullable(),
-  status: z.enum(['active', 'revoked', 'expired']),
-  created_at: timestamp,
-  expires_at: timestamp,
-  last_seen_at: timestamp.nullable(),
-  revoked_at: timestamp.nullable(),
-  revoked_reason: z.string().nullable(),
-});
-
 const KEY = `node_id: id ${snakeFields('keyId publicKeyEd25519Hex publicKeyBase58 label status createdAt updatedAt revokedAt')}`;
-const trustedKey = z.object({
-  node_id: z.string(),
-  key_id: z.string(),
-  public_key_ed25519_hex: z.string(),
-  public_key_base58: z.string(),
-  label: z.string().nullable(),
-  status: z.enum(['active', 'revoked']),
-  created_at: timestamp,
-  updated_at: timestamp,
-  revoked_at: timestamp.nullable(),
-});
+
+/** The registration body: the key under either of its two documented names. */
+const keyRegistration = trustedKeyInput
+  .extend({
+    publicKey: z.string().trim().max(100).optional().describe('Ed25519 public key: hex, base64 or base58 of 32 bytes.'),
+    publicKeyEd25519Hex: z.string().trim().max(100).optional().describe('Ed25519 public key, hex (the API reference’s name).'),
+  })
+  .refine((b) => b.publicKey || b.publicKeyEd25519Hex, { message: 'public_key_ed25519_hex (or public_key) is required', path: ['publicKeyEd25519Hex'] });
 
 export const agentRoutes: RestRoute[] = [
   operation({
@@ -77,102 +29,71 @@ export const agentRoutes: RestRoute[] = [
     path: '/api/agent/security-mode',
     summary: 'Whether Agent Security Mode is on for the current tenant (any credential of the tenant may ask).',
     tag: agentTag,
-    auth: { principals: ['user', 'api_key', 'harbor', 'pat', 'agent'] },
-    response: z.object({ enabled: z.boolean(), tenant_id: z.string() }),
     operation: '{ viewer { tenant { enabled: agentSecurityMode tenant_id: tenantId } } }',
     variables: () => ({}),
-    result: (p) => (p as { tenant: unknown }).tenant,
+    shape: { pick: 'tenant' },
   }),
   operation({
     method: 'POST',
     path: '/api/agent/security-mode',
     summary: 'Turn Agent Security Mode on or off (tenant admins; audited). Off by default.',
     tag: agentTag,
-    auth: admin,
-    body: z.object({ enabled: z.boolean() }),
+    body: z.object({ enabled: z.boolean().describe('On or off.') }),
     example: { body: { enabled: true } },
-    response: z.object({ enabled: z.boolean(), tenant_id: z.string() }),
     operation: `mutation($enabled: Boolean!) { agentSecurityModeSet(enabled: $enabled) { tenant { enabled: agentSecurityMode tenant_id: tenantId } ${USER_ERRORS} } }`,
     variables: ({ body }) => ({ enabled: body.enabled }),
-    result: (p) => p.tenant,
+    shape: { pick: 'tenant' },
   }),
   operation({
     method: 'GET',
     path: '/api/agent/pats',
     summary: 'List the tenant’s personal access tokens (never their secrets).',
     tag: agentTag,
-    auth: human,
     query: pageQuery,
-    response: z.object({ tokens: z.array(pat), next_cursor: z.string().nullable() }),
     operation: `query($first: Int, $after: String) { personalAccessTokens(first: $first, after: $after) { edges { node { ${PAT} } } pageInfo { hasNextPage endCursor } } }`,
     variables: ({ query }) => pageVariables(query),
-    result: (p) => page(p, 'tokens'),
+    shape: { page: 'tokens' },
   }),
   operation({
     method: 'POST',
     path: '/api/agent/pats',
     summary: 'Create a personal access token; the token is returned once.',
     tag: agentTag,
-    auth: admin,
-    body: z.object({ name: patCreateInput.shape.name, expiresInDays: patCreateInput.shape.expiresInDays, expires_in_days: patCreateInput.shape.expiresInDays }),
+    body: patCreateInput,
     example: { body: { name: 'support agent', expiresInDays: 90 } },
-    response: pat.extend({ ok: z.literal(true), tokenId: z.string(), token: z.string() }),
     status: 201,
-    operation: `mutation($input: PersonalAccessTokenCreateInput!) { personalAccessTokenCreate(input: $input) { personalAccessToken { ${PAT} } token ${USER_ERRORS} } }`,
-    variables: ({ body }) => ({ input: { name: body.name, expiresInDays: body.expiresInDays ?? body.expires_in_days } }),
-    result: (p) => {
-      const created = p.personalAccessToken as { id: string };
-      return { ok: true, tokenId: created.id, ...created, token: p.token };
-    },
+    operation: `mutation($input: PersonalAccessTokenCreateInput!) { personalAccessTokenCreate(input: $input) { personalAccessToken { tokenId ${PAT} } token ${USER_ERRORS} } }`,
+    variables: ({ body }) => ({ input: body }),
+    shape: { spread: ['personalAccessToken'], constants: { ok: true } },
   }),
   operation({
     method: 'POST',
     path: '/api/agent/pats/revoke',
     summary: 'Revoke a PAT; every runtime session derived from it ends at once.',
     tag: agentTag,
-    auth: admin,
-    body: z.object({ tokenId: z.string().optional(), token_id: z.string().optional() }),
+    body: z.object({ tokenId: z.string().min(1).max(64).describe('The PAT’s id (tokenId or token_id).') }),
     example: { body: { tokenId: 'pat_0123456789abcdef' } },
-    response: pat.extend({ ok: z.literal(true), tokenId: z.string() }),
     errors: [404],
-    operation: `mutation($id: ID!) { personalAccessTokenRevoke(id: $id) { personalAccessToken { ${PAT} } ${USER_ERRORS} } }`,
-    variables: ({ body }) => ({ id: body.tokenId ?? body.token_id }),
-    result: (p) => {
-      const revoked = p.personalAccessToken as { id: string };
-      return { ok: true, tokenId: revoked.id, ...revoked };
-    },
+    operation: `mutation($id: ID!) { personalAccessTokenRevoke(id: $id) { personalAccessToken { tokenId ${PAT} } ${USER_ERRORS} } }`,
+    variables: ({ body }) => ({ id: body.tokenId }),
+    shape: { spread: ['personalAccessToken'], constants: { ok: true } },
   }),
   operation({
     method: 'POST',
     path: '/api/agent/auth/pat',
     summary: 'Exchange a PAT and the runtime’s ephemeral Ed25519 public key (base58) for a short-lived JWT bound to that key.',
     tag: agentTag,
-    auth: { public: true },
-    body: snakeBody(patExchangeInput),
+    body: patExchangeInput,
     example: { body: { token: 'paybond_pat_…', session_pubkey: 'base58 Ed25519 public key', label: 'worker-1' } },
-    response: agentToken,
     operation: `mutation($input: AgentSessionFromPatInput!) { agentSessionCreateFromPat(input: $input) { agentToken { ${AGENT_TOKEN} } ${USER_ERRORS} } }`,
-    variables: ({ body }) => ({ input: { token: body.token, sessionPubkey: body.session_pubkey, label: body.label } }),
-    result: (p) => p.agentToken,
+    variables: ({ body }) => ({ input: body }),
+    shape: { pick: 'agentToken' },
   }),
   operation({
     method: 'GET',
     path: '/api/agent/auth/me',
     summary: 'Identity, scope, expiry and auth method of the calling PAT or agent JWT.',
     tag: agentTag,
-    auth: { principals: ['pat', 'agent'] },
-    response: z.object({
-      agent_id: z.string(),
-      session_id: z.string().nullable(),
-      scope: z.string(),
-      issued_at: timestamp,
-      expires_at: timestamp.nullable(),
-      auth_method: z.string(),
-      key_thumbprint: z.string().nullable(),
-      requires_signed_requests: z.boolean(),
-      tenant_id: z.string(),
-      environment,
-    }),
     operation: `{ agentIdentity { ${snakeFields('agentId sessionId scope issuedAt expiresAt authMethod keyThumbprint requiresSignedRequests tenantId environment')} } }`,
     variables: () => ({}),
   }),
@@ -181,95 +102,76 @@ export const agentRoutes: RestRoute[] = [
     path: '/api/agent/auth/nonce',
     summary: 'Single-use sign-in nonce (5 minutes) for a registered trusted agent key.',
     tag: agentTag,
-    auth: { public: true },
     query: z.object({ agent_pubkey: nonceInput.shape.agentPubkey, tenant_id: nonceInput.shape.tenantId }),
     example: { query: { agent_pubkey: 'base58 Ed25519 public key' } },
-    response: z.object({ nonce: z.string(), expires_at: timestamp }),
     operation: `mutation($input: AgentNonceCreateInput!) { agentNonceCreate(input: $input) { nonce { nonce expires_at: expiresAt } ${USER_ERRORS} } }`,
-    variables: ({ query }) => ({ input: { agentPubkey: query.get('agent_pubkey') ?? '', tenantId: query.get('tenant_id') ?? undefined } }),
-    result: (p) => p.nonce,
+    variables: ({ query }) => ({ input: { agentPubkey: query.agent_pubkey, tenantId: query.tenant_id } }),
+    shape: { pick: 'nonce' },
   }),
   operation({
     method: 'POST',
     path: '/api/agent/auth/token',
     summary: 'Exchange a nonce signed by a trusted agent key (Ed25519 over the nonce bytes) for a JWT bound to that key.',
     tag: agentTag,
-    auth: { public: true },
-    body: snakeBody(nonceExchangeInput),
+    body: nonceExchangeInput,
     example: { body: { agent_pubkey: 'base58 public key', nonce: 'nonce from /api/agent/auth/nonce', signature: 'base58 signature' } },
-    response: agentToken,
     operation: `mutation($input: AgentSessionFromNonceInput!) { agentSessionCreateFromNonce(input: $input) { agentToken { ${AGENT_TOKEN} } ${USER_ERRORS} } }`,
-    variables: ({ body }) => ({ input: { agentPubkey: body.agent_pubkey, nonce: body.nonce, signature: body.signature } }),
-    result: (p) => p.agentToken,
+    variables: ({ body }) => ({ input: body }),
+    shape: { pick: 'agentToken' },
   }),
   operation({
     method: 'GET',
     path: '/api/agent/sessions',
     summary: 'List agent runtime sessions of the tenant.',
     tag: agentTag,
-    auth: human,
     query: pageQuery,
-    response: z.object({ sessions: z.array(session), next_cursor: z.string().nullable() }),
     operation: `query($first: Int, $after: String) { agentSessions(first: $first, after: $after) { edges { node { ${SESSION} } } pageInfo { hasNextPage endCursor } } }`,
     variables: ({ query }) => pageVariables(query),
-    result: (p) => page(p, 'sessions'),
+    shape: { page: 'sessions' },
   }),
   operation({
     method: 'POST',
     path: '/api/agent/sessions/{session_id}/revoke',
     summary: 'End one agent runtime session at once.',
     tag: agentTag,
-    auth: admin,
     example: { params: { session_id: 'ags_0123456789abcdef' } },
-    response: session,
     errors: [404],
     operation: `mutation($id: ID!) { agentSessionRevoke(id: $id) { agentSession { ${SESSION} } ${USER_ERRORS} } }`,
     variables: ({ params }) => ({ id: params.session_id }),
-    result: (p) => p.agentSession,
+    shape: { pick: 'agentSession' },
   }),
   operation({
     method: 'GET',
     path: '/v1/admin/protocol/agent-keys',
     summary: 'List trusted agent keys.',
-    tag: 'Protocol verification and discovery',
-    auth: human,
+    tag: protocolTag,
     query: pageQuery,
-    response: z.object({ keys: z.array(trustedKey), next_cursor: z.string().nullable() }),
     operation: `query($first: Int, $after: String) { trustedAgentKeys(first: $first, after: $after) { edges { node { ${KEY} } } pageInfo { hasNextPage endCursor } } }`,
     variables: ({ query }) => pageVariables(query),
-    result: (p) => page(p, 'keys'),
+    shape: { page: 'keys' },
   }),
   operation({
     method: 'POST',
     path: '/v1/admin/protocol/agent-keys',
     summary: 'Register or update an active trusted agent key.',
-    tag: 'Protocol verification and discovery',
-    auth: admin,
-    body: z.object({
-      key_id: trustedKeyInput.shape.keyId,
-      public_key: z.string().optional(),
-      public_key_ed25519_hex: z.string().optional(),
-      label: trustedKeyInput.shape.label,
-    }),
+    tag: protocolTag,
+    body: keyRegistration,
     example: { body: { key_id: 'kid-1', public_key_ed25519_hex: '8139770ea87d175f56a35466c34c7ecccb8d8a91b4ee37a25df60f5b8fc9b394', label: 'checkout agent' } },
-    response: trustedKey.extend({ created: z.boolean() }),
     errors: [409],
-    status: (p) => (p.created ? 201 : 200),
+    status: { field: 'created', statuses: { true: 201, false: 200 } },
     operation: `mutation($input: TrustedAgentKeyRegisterInput!) { trustedAgentKeyRegister(input: $input) { trustedAgentKey { ${KEY} } created ${USER_ERRORS} } }`,
-    variables: ({ body }) => ({ input: { keyId: body.key_id, publicKey: body.public_key_ed25519_hex ?? body.public_key ?? '', label: body.label } }),
-    result: (p) => ({ ...(p.trustedAgentKey as object), created: p.created }),
+    variables: ({ body }) => ({ input: { keyId: body.keyId, publicKey: body.publicKeyEd25519Hex ?? body.publicKey, label: body.label } }),
+    shape: { spread: ['trustedAgentKey'] },
   }),
   operation({
     method: 'POST',
     path: '/v1/admin/protocol/agent-keys/{key_id}/revoke',
     summary: 'Revoke a trusted agent key; sessions signed in with it end at once.',
-    tag: 'Protocol verification and discovery',
-    auth: admin,
+    tag: protocolTag,
     example: { params: { key_id: 'kid-1' } },
-    response: trustedKey,
     errors: [404],
     operation: `mutation($keyId: String!) { trustedAgentKeyRevoke(keyId: $keyId) { trustedAgentKey { ${KEY} } ${USER_ERRORS} } }`,
     variables: ({ params }) => ({ keyId: params.key_id }),
-    result: (p) => p.trustedAgentKey,
+    shape: { pick: 'trustedAgentKey' },
   }),
 ];

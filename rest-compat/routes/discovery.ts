@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { schema } from '../../src/graphql/schema.ts';
+import { PUBLIC } from '../../src/kernel/policy.ts';
+import { routePolicy } from '../router.ts';
 import { handler, type RestRoute } from '../route.ts';
 
 /**
@@ -8,10 +11,11 @@ import { handler, type RestRoute } from '../route.ts';
 const tag = 'Discovery';
 
 const authLabel = (route: RestRoute): string => {
-  if (route.auth.public) return 'none';
-  if (route.auth.signed) return 'agent JWT + signature';
-  const kinds = route.auth.principals ?? [];
-  if (kinds.length === 1 && kinds[0] === 'user') return route.auth.admin ? 'session (admin)' : 'session';
+  const policy = routePolicy(schema, route);
+  if (policy.principals === 'public') return 'none';
+  if (policy.signed) return 'agent JWT + signature';
+  const kinds = policy.principals;
+  if (kinds.length === 1 && kinds[0] === 'user') return policy.admin ? 'session (admin)' : 'session';
   return kinds.join(', ');
 };
 
@@ -145,24 +149,25 @@ ${tags.map((t) => `### ${t}\n\n${routeTable(routes, (r) => r.tag === t)}`).join(
 `;
 }
 
-const markdown = (text: string, type = 'text/markdown; charset=utf-8') =>
+const markdown = (text: string, type: string) =>
   new Response(text, { status: 200, headers: { 'content-type': type, 'cache-control': 'public, max-age=300' } });
 
 export function discoveryRoutes(all: () => RestRoute[]): RestRoute[] {
-  const doc = (path: string, summary: string, render: (routes: RestRoute[]) => string, type?: string) => {
+  const doc = (path: string, summary: string, render: (routes: RestRoute[]) => string, type = 'text/markdown') => {
     let text: string | undefined;
     return handler({
       method: 'GET',
       path,
       summary,
       tag,
-      auth: { public: true },
+      auth: PUBLIC,
       response: z.string(),
-      handle: async () => markdown((text ??= render(all())), type),
+      contentType: type,
+      handle: async () => markdown((text ??= render(all())), `${type}; charset=utf-8`),
     });
   };
   return [
-    doc('/llms.txt', 'Top-level discovery file for models.', llms, 'text/plain; charset=utf-8'),
+    doc('/llms.txt', 'Top-level discovery file for models.', llms, 'text/plain'),
     doc('/agents/skill.md', 'Runtime instructions for autonomous agents.', skill),
     doc('/agents/heartbeat.md', 'Operational cadence and escalation rules.', heartbeat),
     doc('/agent-docs/INDEX.md', 'Index of agent documentation and every route.', index),

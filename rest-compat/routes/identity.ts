@@ -1,29 +1,25 @@
 import { z } from 'zod';
-import { apiKeyCreateInput, apiKeyRotateInput } from '../../src/domain/identity/api-keys.ts';
-import { challengeVerifyInput, environmentSwitchInput, loginStartInput, refreshInput } from '../../src/domain/identity/auth.ts';
-import { camelKeys, operation, snakeFields, type RestRoute } from '../route.ts';
-import { apiKey, environment, page, pageQuery, pageVariables, sessionTokens, snakeBody, timestamp } from '../schemas.ts';
+import { apiKeyCreateInput, apiKeyRotateInput } from '../../src/areas/identity/api-keys.ts';
+import { challengeVerifyInput, environmentSwitchInput, loginStartInput, refreshInput } from '../../src/areas/identity/auth.ts';
+import { operation, snakeFields, type RestRoute } from '../route.ts';
+import { pageQuery, pageVariables } from '../schemas.ts';
 
 const SESSION = snakeFields('accessToken refreshToken tokenType expiresIn expiresAt sessionId tenantId organizationId environment');
 const API_KEY = `node_id: id ${snakeFields('apiKeyId name prefix hint environment status createdAt expiresAt lastUsedAt revokedAt rotatedFromId')}`;
 const USER_ERRORS = 'userErrors { code message field details }';
 const tag = 'Identity and access';
-const human = { principals: ['user' as const] };
-const admin = { principals: ['user' as const], admin: true };
 
-const sessionRoute = (path: string, summary: string, field: string, inputType: string, body: z.ZodType, example: Record<string, unknown>, auth = {}) =>
+const sessionRoute = (path: string, summary: string, field: string, inputType: string, body: z.ZodObject, example: Record<string, unknown>) =>
   operation({
     example: { body: example },
     method: 'POST',
     path,
     summary,
     tag,
-    auth,
     body,
-    response: sessionTokens,
     operation: `mutation($input: ${inputType}!) { ${field}(input: $input) { session { ${SESSION} } ${USER_ERRORS} } }`,
-    variables: ({ body }) => ({ input: camelKeys(body) }),
-    result: (p) => p.session,
+    variables: ({ body }) => ({ input: body }),
+    shape: { pick: 'session' },
   });
 
 export const identityRoutes: RestRoute[] = [
@@ -32,34 +28,29 @@ export const identityRoutes: RestRoute[] = [
     path: '/v1/public/auth/login/start',
     summary: 'Start the email challenge for password sign-in.',
     tag,
-    auth: { public: true },
-    body: snakeBody(loginStartInput),
+    body: loginStartInput,
     example: { body: { email: 'admin@acme.test', password: 'correct horse battery staple' } },
-    response: z.object({ challenge_id: z.string(), expires_at: timestamp, delivery: z.literal('email') }),
     status: 202,
     operation: `mutation($input: AuthLoginStartInput!) { authLoginStart(input: $input) { challenge { ${snakeFields('challengeId expiresAt delivery')} } ${USER_ERRORS} } }`,
-    variables: ({ body }) => ({ input: camelKeys(body) }),
-    result: (p) => p.challenge,
+    variables: ({ body }) => ({ input: body }),
+    shape: { pick: 'challenge' },
   }),
   sessionRoute(
     '/v1/public/auth/challenges/verify',
     'Complete a sign-in or signup email challenge and return session tokens.',
     'authChallengeVerify',
     'AuthChallengeVerifyInput',
-    snakeBody(challengeVerifyInput),
+    challengeVerifyInput,
     { challenge_id: 'chl_0123456789abcdef', code: '12345678' },
-    { public: true },
   ),
-  sessionRoute('/v1/auth/refresh', 'Rotate the session: a new access token and refresh token.', 'authRefresh', 'AuthRefreshInput', snakeBody(refreshInput), { refresh_token: 'paybond_rt_example' }, {
-    public: true,
+  sessionRoute('/v1/auth/refresh', 'Rotate the session: a new access token and refresh token.', 'authRefresh', 'AuthRefreshInput', refreshInput, {
+    refresh_token: 'paybond_rt_example',
   }),
   operation({
     method: 'POST',
     path: '/v1/auth/logout',
     summary: 'End the current session.',
     tag,
-    auth: human,
-    response: z.object({ logged_out: z.boolean() }),
     operation: `mutation { authLogout { logged_out: loggedOut ${USER_ERRORS} } }`,
     variables: () => ({}),
   }),
@@ -68,22 +59,6 @@ export const identityRoutes: RestRoute[] = [
     path: '/v1/auth/principal',
     summary: 'The authenticated principal, including organization, roles and entitlements.',
     tag,
-    auth: { principals: ['user', 'api_key', 'harbor', 'pat', 'agent'] },
-    response: z.object({
-      principal_type: z.string(),
-      subject: z.string(),
-      tenant_id: z.string(),
-      organization_id: z.string(),
-      environment,
-      roles: z.array(z.string()),
-      entitlements: z.array(z.string()),
-      scopes: z.array(z.string()),
-      auth_method: z.string(),
-      expires_at: timestamp.nullable(),
-      email: z.string().nullable(),
-      organization: z.object({ id: z.string(), name: z.string() }),
-      tenant: z.object({ node_id: z.string(), name: z.string(), agent_security_mode: z.boolean() }),
-    }),
     operation: `query { viewer { ${snakeFields('principalType subject tenantId organizationId environment roles entitlements scopes authMethod expiresAt email')}
       organization { id: organizationId name } tenant { node_id: id name agent_security_mode: agentSecurityMode } } }`,
     variables: () => ({}),
@@ -93,100 +68,70 @@ export const identityRoutes: RestRoute[] = [
     path: '/v1/auth/environments',
     summary: "List the current user's live/sandbox tenant workspaces for the active organization.",
     tag,
-    auth: human,
-    response: z.object({
-      environments: z.array(
-        z.object({
-          tenant_id: z.string(),
-          organization_id: z.string(),
-          environment,
-          roles: z.array(z.string()),
-          entitlements: z.array(z.string()),
-          current: z.boolean(),
-        }),
-      ),
-    }),
     operation: `query { environments { ${snakeFields('tenantId organizationId environment roles entitlements current')} } }`,
     variables: () => ({}),
-    result: (p) => ({ environments: p as unknown }),
+    shape: { wrap: 'environments' },
   }),
   sessionRoute(
     '/v1/auth/environment/switch',
     'Mint access and refresh tokens for another granted environment of the same organization.',
     'environmentSwitch',
     'EnvironmentSwitchInput',
-    snakeBody(environmentSwitchInput),
+    environmentSwitchInput,
     { environment: 'live' },
-    human,
   ),
   operation({
     method: 'POST',
     path: '/v1/auth/harbor-access',
     summary: 'Exchange a machine credential (API key) for a short-lived Harbor token.',
     tag,
-    auth: { principals: ['api_key'] },
-    response: z.object({
-      access_token: z.string(),
-      token_type: z.literal('Bearer'),
-      expires_in: z.number().int(),
-      expires_at: timestamp,
-      tenant_id: z.string(),
-      environment,
-      scope: z.string(),
-    }),
     operation: `mutation { harborAccessTokenCreate { harborAccess { ${snakeFields('accessToken tokenType expiresIn expiresAt tenantId environment scope')} } ${USER_ERRORS} } }`,
     variables: () => ({}),
-    result: (p) => p.harborAccess,
+    shape: { pick: 'harborAccess' },
   }),
   operation({
     method: 'GET',
     path: '/v1/admin/api-keys',
     summary: 'List tenant API keys with their credential-derived environment and optional expiry.',
     tag,
-    auth: human,
     query: pageQuery,
-    response: z.object({ api_keys: z.array(apiKey), next_cursor: z.string().nullable() }),
     operation: `query($first: Int, $after: String) { apiKeys(first: $first, after: $after) { edges { node { ${API_KEY} } } pageInfo { hasNextPage endCursor } } }`,
     variables: ({ query }) => pageVariables(query),
-    result: (p) => page(p, 'api_keys'),
+    shape: { page: 'api_keys' },
   }),
   operation({
     method: 'POST',
     path: '/v1/admin/api-keys',
     summary: 'Create a service-account API key; the one-time api_key value is returned once.',
     tag,
-    auth: admin,
-    body: snakeBody(apiKeyCreateInput),
-    example: { body: { name: 'ci deploys', expires_at: '2027-01-01T00:00:00Z' } },
-    response: apiKey.extend({ api_key: z.string() }),
+    body: apiKeyCreateInput,
+    example: { body: { name: 'ci deploy' } },
     status: 201,
-    operation: `mutation($input: ApiKeyCreateInput!) { apiKeyCreate(input: $input) { apiKey { ${API_KEY} } secret ${USER_ERRORS} } }`,
-    variables: ({ body }) => ({ input: camelKeys(body) }),
-    result: (p) => ({ ...(p.apiKey as object), api_key: p.secret }),
+    operation: `mutation($input: ApiKeyCreateInput!) { apiKeyCreate(input: $input) { apiKey { ${API_KEY} } api_key: secret ${USER_ERRORS} } }`,
+    variables: ({ body }) => ({ input: body }),
+    shape: { spread: ['apiKey'] },
   }),
   operation({
     method: 'DELETE',
     path: '/v1/admin/api-keys/{api_key_id}',
     summary: 'Revoke one tenant API key.',
     tag,
-    auth: admin,
-    response: apiKey,
     example: { params: { api_key_id: 'key_0123456789abcdef' } },
+    errors: [404],
     operation: `mutation($id: ID!) { apiKeyRevoke(id: $id) { apiKey { ${API_KEY} } ${USER_ERRORS} } }`,
     variables: ({ params }) => ({ id: params.api_key_id }),
-    result: (p) => p.apiKey,
+    shape: { pick: 'apiKey' },
   }),
   operation({
     method: 'POST',
     path: '/v1/admin/api-keys/{api_key_id}/rotate',
     summary: 'Rotate one tenant API key: the old secret stops working, the replacement is returned once.',
     tag,
-    auth: admin,
-    body: snakeBody(apiKeyRotateInput),
+    body: apiKeyRotateInput,
     example: { params: { api_key_id: 'key_0123456789abcdef' }, body: {} },
-    response: apiKey.extend({ api_key: z.string(), replaced_api_key: apiKey }),
-    operation: `mutation($id: ID!, $input: ApiKeyRotateInput) { apiKeyRotate(id: $id, input: $input) { apiKey { ${API_KEY} } secret replacedApiKey { ${API_KEY} } ${USER_ERRORS} } }`,
-    variables: ({ params, body }) => ({ id: params.api_key_id, input: camelKeys(body) }),
-    result: (p) => ({ ...(p.apiKey as object), api_key: p.secret, replaced_api_key: p.replacedApiKey }),
+    errors: [404, 409],
+    operation: `mutation($id: ID!, $input: ApiKeyRotateInput) { apiKeyRotate(id: $id, input: $input) { apiKey { ${API_KEY} } api_key: secret replaced_api_key: replacedApiKey { ${API_KEY} } ${USER_ERRORS} } }`,
+    variables: ({ params, body }) => ({ id: params.api_key_id, input: body }),
+    shape: { spread: ['apiKey'] },
   }),
 ];

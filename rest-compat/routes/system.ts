@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import { handler, type RestRoute } from '../route.ts';
-import { jsonResponse } from '../envelope.ts';
+import { jsonResponse } from '../../src/kernel/http/envelope.ts';
 import { buildOpenApi } from '../openapi.ts';
 import { GATEWAY_VERSION } from '../../src/version.ts';
+import { schema } from '../../src/graphql/schema.ts';
+import { PUBLIC } from '../../src/kernel/policy.ts';
 
 const tag = 'System';
 
@@ -15,7 +17,7 @@ export function systemRoutes(all: () => RestRoute[]): RestRoute[] {
       path: '/healthz',
       summary: 'Process is up.',
       tag,
-      auth: { public: true },
+      auth: PUBLIC,
       response: z.object({ status: z.literal('ok') }),
       handle: async () => jsonResponse({ status: 'ok' }),
     }),
@@ -24,7 +26,7 @@ export function systemRoutes(all: () => RestRoute[]): RestRoute[] {
       path: '/readyz',
       summary: 'Database (and Redis, when configured) reachable.',
       tag,
-      auth: { public: true },
+      auth: PUBLIC,
       response: z.object({ status: z.enum(['ready', 'unavailable']), checks: z.record(z.string(), z.string()) }),
       errors: [503],
       handle: async (_input, { runtime }) => {
@@ -38,10 +40,10 @@ export function systemRoutes(all: () => RestRoute[]): RestRoute[] {
       path: '/openapi.json',
       summary: 'OpenAPI 3.1 description of this REST surface, generated from the route table.',
       tag,
-      auth: { public: true },
+      auth: PUBLIC,
       response: z.object({ openapi: z.string() }).loose(),
       handle: async (_input, { runtime }) => {
-        openapi ??= buildOpenApi(all(), { version: GATEWAY_VERSION, serverUrl: runtime.config.PUBLIC_BASE_URL });
+        openapi ??= buildOpenApi(schema, all(), { version: GATEWAY_VERSION, serverUrl: runtime.config.PUBLIC_BASE_URL });
         return jsonResponse(openapi, 200, { 'cache-control': 'public, max-age=300' });
       },
     }),

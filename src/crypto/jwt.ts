@@ -1,18 +1,17 @@
 import { SignJWT, jwtVerify, errors as joseErrors, type JWTPayload } from 'jose';
 import { randomUUID } from 'node:crypto';
 import type { ServerKeys } from '../secrets.ts';
-import { DomainError } from '../errors.ts';
+import { DomainError } from '../kernel/errors.ts';
 import { unixSeconds } from '../clock.ts';
 
-/** Each kind of token has its own `typ` header, so one can never be replayed as another. */
-export const tokenTypes = {
-  session: 'paybond-session+jwt',
-  harbor: 'paybond-harbor+jwt',
-  agent: 'paybond-agent+jwt',
-  capability: 'paybond-capability+jwt',
-  download: 'paybond-download+jwt',
-} as const;
-export type TokenKind = keyof typeof tokenTypes;
+/**
+ * Each kind of token (session, harbor, agent, capability, …) has its own `typ` header,
+ * `paybond-<kind>+jwt`, so one can never be replayed as another. An area that mints a new kind
+ * just names it.
+ */
+export type TokenKind = string;
+const typOf = (kind: TokenKind) => `paybond-${kind}+jwt`;
+const TYP = /^paybond-([a-z][a-z_-]{0,31})\+jwt$/;
 
 const ISSUER = 'paybond-gateway';
 
@@ -33,7 +32,7 @@ export async function signToken(
   const iat = unixSeconds(now);
   const exp = iat + ttlSeconds;
   const token = await new SignJWT({ ...claims, jti })
-    .setProtectedHeader({ alg: 'EdDSA', typ: tokenTypes[kind], kid: keys.jwtKeyId })
+    .setProtectedHeader({ alg: 'EdDSA', typ: typOf(kind), kid: keys.jwtKeyId })
     .setIssuer(ISSUER)
     .setAudience(ISSUER)
     .setIssuedAt(iat)
@@ -52,7 +51,7 @@ export async function verifyToken<T extends object>(keys: ServerKeys, kind: Toke
       algorithms: ['EdDSA'],
       issuer: ISSUER,
       audience: ISSUER,
-      typ: tokenTypes[kind],
+      typ: typOf(kind),
       currentDate: now,
       requiredClaims: ['sub', 'jti', 'exp', 'iat'],
     });
@@ -69,7 +68,7 @@ export function peekTokenKind(token: string): TokenKind | undefined {
   if (dot <= 0) return undefined;
   try {
     const header = JSON.parse(Buffer.from(token.slice(0, dot), 'base64url').toString('utf8')) as { typ?: unknown };
-    return (Object.keys(tokenTypes) as TokenKind[]).find((k) => tokenTypes[k] === header.typ);
+    return typeof header.typ === 'string' ? TYP.exec(header.typ)?.[1] : undefined;
   } catch {
     return undefined;
   }

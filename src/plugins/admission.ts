@@ -1,7 +1,7 @@
 import type { Plugin as YogaPlugin } from 'graphql-yoga';
 import type { Config } from '../config.ts';
-import { errorResponse } from '../../rest-compat/envelope.ts';
-import { maybeRequestState } from './request-state.ts';
+import { errorResponse } from '../kernel/http/envelope.ts';
+import { maybeRequestState } from '../kernel/http/request-state.ts';
 
 /** Probes answer at once, however busy the gateway is. */
 const UNGATED = new Set(['/healthz', '/readyz']);

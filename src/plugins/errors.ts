@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql';
-import { hasErrorCode } from '../errors.ts';
+import { hasErrorCode } from '../kernel/errors.ts';
 import type { Logger } from '../logger.ts';
 
 /**

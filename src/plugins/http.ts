@@ -1,10 +1,10 @@
 import { BREAK, GraphQLError, Kind, visit, type DocumentNode, type ExecutionResult } from 'graphql';
-import { DomainError } from '../errors.ts';
+import { DomainError } from '../kernel/errors.ts';
 import type { Plugin as YogaPlugin } from 'graphql-yoga';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import { errorResponse } from '../../rest-compat/envelope.ts';
-import { initRequestState, maybeRequestState } from './request-state.ts';
+import { errorResponse } from '../kernel/http/envelope.ts';
+import { initRequestState, maybeRequestState } from '../kernel/http/request-state.ts';
 
 export const JSON_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);

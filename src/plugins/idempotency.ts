@@ -2,26 +2,16 @@ import type { Plugin } from '@envelop/core';
 import { getOperationAST, type ExecutionResult } from 'graphql';
 import { newId, sha256Hex } from '../crypto/hash.ts';
 import type { RequestContext, Runtime } from '../context.ts';
-import { DomainError } from '../errors.ts';
+import { DomainError } from '../kernel/errors.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
-import { requestState } from './request-state.ts';
+import { requestState } from '../kernel/http/request-state.ts';
+import { IDEMPOTENCY_HEADER } from '../kernel/http/headers.ts';
+import { secretPaths, withoutPaths } from '../graphql/secrets.ts';
 
-export const IDEMPOTENCY_HEADER = 'idempotency-key';
 const TTL_MS = 24 * 3600_000;
 const KEY = /^[\x21-\x7e]{1,255}$/;
 
 const errorResult = (error: DomainError): ExecutionResult => ({ errors: [error] });
-
-/** Fields holding a secret shown once (keys, PATs, tokens): never stored, so a replay omits them. */
-const SECRET_FIELD = /^(secret|token|access_?token|refresh_?token|capability_?token|api_?key)$/i;
-
-function withoutSecrets(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutSecrets);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_FIELD.test(k) && typeof v === 'string' ? null : withoutSecrets(v)]));
-  }
-  return value;
-}
 
 function hasFailures(result: ExecutionResult): boolean {
   if (result.errors?.length) return true;
@@ -34,7 +24,7 @@ function hasFailures(result: ExecutionResult): boolean {
 /**
  * Idempotency-Key on every authenticated mutation POST (REST routes run as mutations too).
  * Scoped per tenant + credential + route; the first completed result is stored and replayed with
- * `Idempotent-Replayed: true` (minus one-time secrets, which are never stored); the same key with another body is 422; while the first is still
+ * `Idempotent-Replayed: true` (minus fields marked as one-time secrets, which are never stored); the same key with another body is 422; while the first is still
  * running, 409 with Retry-After. Failures store nothing, nor do answers a service marks as not
  * final (a 202/402 funding poll). Database-backed, so every node agrees. Keys live 24 hours.
  */
@@ -103,13 +93,13 @@ export function useIdempotency(runtime: Runtime): Plugin<RequestContext> {
           : {
               onExecuteDone: async ({ result }: { result: unknown }) => {
                 const outcome = result as ExecutionResult;
-                if (hasFailures(outcome) || state.notFinal) {
+                if (hasFailures(outcome) || state.provisional) {
                   await db.idempotencyRecord.deleteMany({ where: { id: recordId } });
                   return;
                 }
                 await db.idempotencyRecord.update({
                   where: { id: recordId },
-                  data: { status: 'completed', responseBody: withoutSecrets(JSON.parse(JSON.stringify({ data: outcome.data }))) as Prisma.InputJsonValue },
+                  data: { status: 'completed', responseBody: { data: withoutPaths(JSON.parse(JSON.stringify(outcome.data ?? null)), secretPaths(args.schema, args.document, args.operationName)) } as Prisma.InputJsonValue },
                 });
                 await sweep(runtime.clock.now());
               },

@@ -1,31 +1,13 @@
 import type { Plugin } from '@envelop/core';
-import { getOperationAST, Kind, type FragmentDefinitionNode, type SelectionSetNode } from 'graphql';
+import { getOperationAST, Kind, type FragmentDefinitionNode, type GraphQLObjectType, type GraphQLSchema, type SelectionSetNode } from 'graphql';
 import type { RequestContext, Runtime } from '../context.ts';
-import { bucketHash } from '../domain/audit/redact.ts';
-import { recordAudit } from '../domain/audit/service.ts';
-import { activePolicy } from '../domain/guardrails/policy.ts';
-import { ROUTE_GROUP_DEFAULTS, type RouteGroup } from '../domain/limits/groups.ts';
-import { consume, rateLimitedError, rateLimitHeaders, type LimitPolicy } from '../domain/limits/limiter.ts';
-import { requestState } from './request-state.ts';
-
-/** Root fields → route group. REST routes run these fields, so both surfaces share the counters. */
-export const FIELD_GROUPS: Record<string, RouteGroup> = {
-  guardrailPolicyUpdate: 'guardrail_policy_mutation',
-  policyDraftCreate: 'policy_lifecycle_mutation',
-  policyPublish: 'policy_lifecycle_mutation',
-  policyDeprecate: 'policy_lifecycle_mutation',
-  policyRetire: 'policy_lifecycle_mutation',
-  policyRollback: 'policy_lifecycle_mutation',
-  policyPreview: 'policy_sandbox_preview_test',
-  policyTest: 'policy_sandbox_preview_test',
-  intentCreate: 'harbor_intent_mutation',
-  intentFund: 'harbor_intent_mutation',
-  intentEvidenceSubmit: 'harbor_intent_mutation',
-  intentSettlementConfirm: 'harbor_intent_mutation',
-  intentDisputeOpen: 'harbor_intent_mutation',
-  intentDisputeResolve: 'harbor_intent_mutation',
-  agentCheckoutCreate: 'harbor_intent_mutation',
-};
+import { bucketHash } from '../kernel/audit/redact.ts';
+import { recordAudit } from '../kernel/audit/service.ts';
+import { activePolicy } from '../areas/guardrails/policy.ts';
+import { routeGroupDefaults, type RouteGroup } from '../kernel/limits/groups.ts';
+import type { FieldPolicy } from '../kernel/policy.ts';
+import { consume, rateLimitedError, rateLimitHeaders, type LimitPolicy } from '../kernel/limits/limiter.ts';
+import { requestState } from '../kernel/http/request-state.ts';
 
 function rootFields(selectionSet: SelectionSetNode, fragments: Map<string, FragmentDefinitionNode>, seen = new Set<string>()): string[] {
   return selectionSet.selections.flatMap((s) => {
@@ -39,6 +21,15 @@ function rootFields(selectionSet: SelectionSetNode, fragments: Map<string, Fragm
 }
 
 const PROFILE_TTL_MS = 5_000;
+
+/** The route group a root field declares in its policy (src/kernel/policy.ts), if any. */
+export function fieldGroup(root: GraphQLObjectType | null | undefined, field: string): RouteGroup | null {
+  const policy = root?.getFields()[field]?.extensions.policy as FieldPolicy | undefined;
+  return policy?.rateLimit ?? null;
+}
+
+const rootOf = (schema: GraphQLSchema, operation: 'query' | 'mutation' | 'subscription') =>
+  operation === 'mutation' ? schema.getMutationType() : operation === 'query' ? schema.getQueryType() : null;
 
 /**
  * Route-group rate limits, counted per tenant in the shared store (memory, or Redis for every
@@ -57,7 +48,7 @@ export function useRateLimits(runtime: Runtime): Plugin<RequestContext> {
       profiles.set(tenantId, cached);
     }
     const override = cached.profile[group];
-    const defaults = ROUTE_GROUP_DEFAULTS[group];
+    const defaults = routeGroupDefaults(group);
     return { group, limit: override?.limit ?? defaults.limit, windowSeconds: override?.window_seconds ?? defaults.windowSeconds };
   }
 
@@ -69,7 +60,8 @@ export function useRateLimits(runtime: Runtime): Plugin<RequestContext> {
       if (!operation) return;
       const fragments = new Map<string, FragmentDefinitionNode>();
       for (const d of args.document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
-      const groups = [...new Set(rootFields(operation.selectionSet, fragments).map((f) => FIELD_GROUPS[f]).filter((g): g is RouteGroup => Boolean(g)))];
+      const root = rootOf(args.schema, operation.operation);
+      const groups = [...new Set(rootFields(operation.selectionSet, fragments).map((f) => fieldGroup(root, f)).filter((g): g is RouteGroup => Boolean(g)))];
       if (!groups.length) return;
       const { tenantId } = ctx.principal;
       const headers = requestState(ctx.request).responseHeaders;

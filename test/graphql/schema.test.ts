@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { printedSchema } from '../../src/schema/index.ts';
+import { printedSchema } from '../../src/graphql/schema.ts';
 import { createTestGateway, gql, type GqlResult, type TestGateway } from '../helpers/gateway.ts';
 import { createOrg, type TestOrg } from '../helpers/factories.ts';
 

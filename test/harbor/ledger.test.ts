@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestGateway, isPostgres, rest, testConfig, type TestGateway } from '../helpers/gateway.ts';
 import { createOrg } from '../helpers/factories.ts';
 import { fundedIntent, harborActor, type HarborActor } from '../helpers/harbor.ts';
-import { verifyLedgerChain } from '../../src/domain/harbor/ledger.ts';
+import { verifyLedgerChain } from '../../src/areas/harbor/ledger.ts';
 import { openSql, prismaSql } from '../../src/db.ts';
 
 let gw: TestGateway;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestGateway, expectError, gqlOk, rest, type TestGateway } from '../helpers/gateway.ts';
 import { createOrg } from '../helpers/factories.ts';
 import { createIntent, fundedIntent, harborActor, harborWrite, signedEvidence, type HarborActor } from '../helpers/harbor.ts';
-import { INTENT_STATES, canTransition, nextState, type IntentAction } from '../../src/domain/harbor/state-machine.ts';
+import { INTENT_STATES, canTransition, nextState, type IntentAction } from '../../src/areas/harbor/state-machine.ts';
 
 let gw: TestGateway;
 let actor: HarborActor;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ed, verifyEd25519 } from '../../src/crypto/ed25519.ts';
-import { evidenceSignBytes, intentSignBytesV6, intentSignBytesV7, recognitionCanonical, type RecognitionProof } from '../../src/domain/harbor/wire.ts';
+import { evidenceSignBytes, intentSignBytesV6, intentSignBytesV7, recognitionCanonical, type RecognitionProof } from '../../src/areas/harbor/wire.ts';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const fill = (byte: number) => new Uint8Array(32).fill(byte);

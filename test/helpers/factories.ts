@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { hashPassword, newId } from '../../src/crypto/hash.ts';
-import { createOrganization } from '../../src/domain/identity/organizations.ts';
-import { openSession } from '../../src/domain/identity/sessions.ts';
-import { createApiKey } from '../../src/domain/identity/api-keys.ts';
+import { createOrganization } from '../../src/areas/identity/organizations.ts';
+import { openSession } from '../../src/areas/identity/sessions.ts';
+import { createApiKey } from '../../src/areas/identity/api-keys.ts';
 import type { Environment, Principal } from '../../src/context.ts';
 import type { TestGateway } from './gateway.ts';
 

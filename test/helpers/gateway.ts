@@ -11,6 +11,7 @@ import type { Runtime } from '../../src/context.ts';
 import { TRANSACTION_OPTIONS, type Database } from '../../src/db.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { KeyValueStore } from '../../src/stores.ts';
+import { checkRestResponse } from './contract.ts';
 
 export interface TestGateway {
   app: GatewayApp;
@@ -130,6 +131,7 @@ export async function rest<T = any>(gw: TestGateway, method: string, pathname: s
   } catch {
     // not JSON: keep the text
   }
+  checkRestResponse(method, pathname, response.status, response.headers.get('content-type'), parsed);
   return { status: response.status, body: parsed as T, headers: response.headers };
 }
 

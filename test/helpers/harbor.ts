@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ed } from '../../src/crypto/ed25519.ts';
-import { evidenceSignBytes, intentSignBytesV6, recognitionCanonical, type RecognitionProof } from '../../src/domain/harbor/wire.ts';
+import { evidenceSignBytes, intentSignBytesV6, recognitionCanonical, type RecognitionProof } from '../../src/areas/harbor/wire.ts';
 import { rest, type CallOptions, type RestResult, type TestGateway } from './gateway.ts';
 import { enableAgentMode, keypair, type AgentKeypair } from './agent.ts';
 import type { TestOrg } from './factories.ts';

@@ -3,7 +3,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { parse, validate } from 'graphql';
 import { createTestGateway, rest, type TestGateway } from '../helpers/gateway.ts';
 import { routes } from '../../rest-compat/routes/index.ts';
-import { schema } from '../../src/schema/index.ts';
+import { schema } from '../../src/graphql/schema.ts';
 
 let gw: TestGateway;
 beforeAll(async () => {

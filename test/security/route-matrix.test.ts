@@ -3,8 +3,10 @@ import { createTestGateway, rest, type TestGateway } from '../helpers/gateway.ts
 import { addMember, createOrg, type TestOrg } from '../helpers/factories.ts';
 import { routes } from '../../rest-compat/routes/index.ts';
 import type { RestRoute } from '../../rest-compat/route.ts';
+import { routePolicy } from '../../rest-compat/router.ts';
+import { schema } from '../../src/graphql/schema.ts';
 import { signToken } from '../../src/crypto/jwt.ts';
-import { openSession } from '../../src/domain/identity/sessions.ts';
+import { openSession } from '../../src/areas/identity/sessions.ts';
 import { agentSession } from '../helpers/agent.ts';
 import type { PrincipalKind } from '../../src/context.ts';
 
@@ -73,7 +75,7 @@ describe('route × credential matrix', () => {
     const res = await call(route);
     expect(res.status, JSON.stringify(res.body)).toBeLessThan(500);
     // Public routes may still refuse the body's own secret (a bad code or refresh token), never the missing header.
-    if (route.auth.public) expect(res.body?.error?.code).not.toBe('unauthenticated');
+    if (routePolicy(schema, route).principals === 'public') expect(res.body?.error?.code).not.toBe('unauthenticated');
     else expect(res.body.error.code).toBe('unauthenticated');
   });
 
@@ -86,18 +88,19 @@ describe('route × credential matrix', () => {
     });
   }
 
-  it.each(authenticated.filter((r) => !r.auth.public).map((r) => [label(r), r] as const))('%s: each valid credential kind', async (_l, route) => {
+  it.each(authenticated.filter((r) => routePolicy(schema, r).principals !== 'public').map((r) => [label(r), r] as const))('%s: each valid credential kind', async (_l, route) => {
+    const policy = routePolicy(schema, route);
     for (const credential of valid) {
       const res = await call(route, await credential.token());
-      const allowedKind = route.auth.principals?.includes(credential.kind) ?? false;
-      const expectForbidden = !allowedKind || (route.auth.admin && credential.readOnly);
+      const allowedKind = policy.principals !== 'public' && policy.principals.includes(credential.kind);
+      const expectForbidden = !allowedKind || ((policy.admin || policy.scope === 'harbor:write') && credential.readOnly);
       const context = `${credential.name}: ${res.status} ${JSON.stringify(res.body)}`;
       expect(res.status, context).toBeLessThan(500);
       // High-risk routes: agents and PATs that did not (or cannot) sign are unauthenticated for them.
-      if (route.auth.signed && (credential.kind === 'agent' || credential.kind === 'pat')) expect(res.body.error.code, context).toBe('signature_missing');
+      if (policy.signed && (credential.kind === 'agent' || credential.kind === 'pat')) expect(res.body.error.code, context).toBe('signature_missing');
       else if (expectForbidden) expect(res.status, context).toBe(403);
       // Recognition-gated writes: a valid credential still needs a proof (none is sent here).
-      else if (route.auth.recognition) expect(res.body.error.code, context).toBe('recognition_proof_required');
+      else if (policy.recognition) expect(res.body.error.code, context).toBe('recognition_proof_required');
       else expect([401, 403], context).not.toContain(res.status);
     }
   });

@@ -1,0 +1,176 @@
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../../crypto/canonical-json.ts';
+import { newId, sha256Hex } from '../../crypto/hash.ts';
+import type { ServiceContext } from '../../context.ts';
+import type { SqlQuery } from '../../db.ts';
+import type { Tx } from '../../db.ts';
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+export interface LedgerEventInput {
+  tenantId: string;
+  intentId: string | null;
+  type: string;
+  amountCents?: number | null;
+  currency?: string | null;
+  payload: unknown;
+}
+
+interface StoredEvent {
+  tenantId: string;
+  seq: number;
+  intentId: string | null;
+  type: string;
+  amountCents: number | null;
+  currency: string | null;
+  actorType: string;
+  actorId: string | null;
+  payloadDigest: string;
+  occurredAt: string;
+  prevHash: string;
+  hash: string;
+}
+
+/** The exact bytes that are hashed: JCS of these fields. Never change their set or meaning. */
+export function eventBody(e: Omit<StoredEvent, 'prevHash' | 'hash'>): string {
+  return canonicalJson({
+    schema_version: 1,
+    tenant_id: e.tenantId,
+    seq: e.seq,
+    intent_id: e.intentId,
+    type: e.type,
+    amount_cents: e.amountCents,
+    currency: e.currency,
+    actor: { type: e.actorType, id: e.actorId },
+    payload_digest_sha256_hex: e.payloadDigest,
+    occurred_at: e.occurredAt,
+  });
+}
+
+/** hash = SHA-256(prev_hash bytes || JCS(event)). */
+export const chainHash = (prevHash: string, body: string): string =>
+  createHash('sha256').update(Buffer.from(prevHash, 'hex')).update(body, 'utf8').digest('hex');
+
+/**
+ * Append one event to the tenant's chain, in the caller's transaction (so it commits with the
+ * state change it records). The head row is locked for the rest of the transaction, which
+ * serialises appends per tenant. There is no update or delete path; the database refuses both.
+ */
+/** Every string stored in a ledger event: never needs JSON escaping (see SQL_EVENT_BODY). */
+const SAFE_VALUE = /^[A-Za-z0-9._:@+-]*$/;
+
+/** Chain heads already locked by a transaction (appends in one transaction reuse the lock). */
+const lockedHeads = new WeakMap<Tx, Map<string, { seq: number; hash: string }>>();
+
+async function lockHead(tx: Tx, tenantId: string): Promise<{ seq: number; hash: string }> {
+  const held = lockedHeads.get(tx)?.get(tenantId);
+  if (held) return held;
+  const select = () => tx.$queryRaw<Array<{ seq: number; hash: string }>>`SELECT "seq", "hash" FROM "LedgerHead" WHERE "tenantId" = ${tenantId} FOR UPDATE`;
+  let [head] = await select();
+  if (!head) {
+    await tx.$executeRaw`INSERT INTO "LedgerHead" ("tenantId", "seq", "hash") VALUES (${tenantId}, 0, ${GENESIS_HASH}) ON CONFLICT DO NOTHING`;
+    [head] = await select();
+  }
+  const heads = lockedHeads.get(tx) ?? new Map<string, { seq: number; hash: string }>();
+  heads.set(tenantId, head!);
+  lockedHeads.set(tx, heads);
+  return head!;
+}
+
+export async function appendLedgerEvent(tx: Tx, ctx: ServiceContext, input: LedgerEventInput): Promise<StoredEvent> {
+  const head = await lockHead(tx, input.tenantId);
+  const event = {
+    tenantId: input.tenantId,
+    seq: head.seq + 1,
+    intentId: input.intentId,
+    type: input.type,
+    amountCents: input.amountCents ?? null,
+    currency: input.currency ?? null,
+    actorType: ctx.principal?.kind ?? 'system',
+    actorId: ctx.principal?.subjectId ?? null,
+    payloadDigest: sha256Hex(canonicalJson(input.payload ?? {})),
+    occurredAt: ctx.runtime.clock.now().toISOString(),
+  };
+  for (const value of [event.tenantId, event.intentId, event.type, event.currency, event.actorType, event.actorId]) {
+    if (value !== null && !SAFE_VALUE.test(value)) throw new Error(`ledger value outside the safe charset: ${JSON.stringify(value)}`);
+  }
+  const hash = chainHash(head.hash, eventBody(event));
+  const stored = { ...event, prevHash: head.hash, hash };
+  await tx.ledgerEvent.create({ data: { id: newId('led'), ...stored } });
+  await tx.ledgerHead.update({ where: { tenantId: input.tenantId }, data: { seq: event.seq, hash } });
+  head.seq = event.seq;
+  head.hash = hash;
+  return stored;
+}
+
+export interface ChainReport {
+  tenantId: string;
+  ok: boolean;
+  eventsChecked: number;
+  headSeq: number;
+  headHash: string;
+  firstBreak: { seq: number; reason: string; expectedHash?: string; storedHash?: string } | null;
+}
+
+/**
+ * The event body of eventBody(), built by the database for every stored row. Ledger string fields
+ * are drawn from a charset that JSON never escapes (SAFE_VALUE, enforced on append), so plain
+ * concatenation yields exactly the JCS bytes. Any tampering changes the recomputed hash, however
+ * the tampered value is written.
+ */
+const quoted = (column: string) => `coalesce('"' || "${column}" || '"', 'null')`;
+const SQL_EVENT_BODY = `concat('{"actor":{"id":', ${quoted('actorId')}, ',"type":"', "actorType", '"},"amount_cents":', coalesce("amountCents"::text, 'null'),
+  ',"currency":', ${quoted('currency')}, ',"intent_id":', ${quoted('intentId')}, ',"occurred_at":"', "occurredAt",
+  '","payload_digest_sha256_hex":"', "payloadDigest", '","schema_version":1,"seq":', "seq", ',"tenant_id":"', "tenantId", '","type":"', "type", '"}')`;
+
+const SQL_FIRST_BREAK = `
+  WITH walked AS (
+    SELECT "seq", "prevHash", "hash",
+      lag("hash") OVER chain AS linked_hash,
+      lag("seq") OVER chain AS linked_seq,
+      encode(sha256(decode("prevHash", 'hex') || convert_to(${SQL_EVENT_BODY}, 'UTF8')), 'hex') AS recomputed
+    FROM "LedgerEvent" WHERE "tenantId" = $1
+    WINDOW chain AS (ORDER BY "seq"))
+  SELECT "seq", "prevHash" AS prev_hash, "hash", linked_hash, linked_seq, recomputed FROM walked
+  WHERE "seq" <> coalesce(linked_seq, 0) + 1 OR "prevHash" <> coalesce(linked_hash, '${GENESIS_HASH}') OR recomputed <> "hash"
+  ORDER BY "seq" LIMIT 1`;
+
+/**
+ * Walk a tenant's chain in seq order, recomputing every hash, and report the first break: a changed
+ * event, a missing or reordered seq, a broken link, or a head that does not match the tip. The walk
+ * runs inside the database (one streaming pass over the (tenant, seq) index), so nothing is
+ * loaded into the application however long the chain is. `query` is Prisma (`prismaSql`) in the
+ * gateway, or the bare driver (`openSql`) in `npm run ledger:verify`.
+ */
+export async function verifyLedgerChain(query: SqlQuery, tenantId: string): Promise<ChainReport> {
+  const [broken] = await query<{ seq: number; prev_hash: string; hash: string; linked_hash: string | null; linked_seq: number | null; recomputed: string }>(SQL_FIRST_BREAK, [tenantId]);
+  const [tip] = await query<{ count: number; seq: number | null; hash: string | null }>(
+    `SELECT count(*)::int AS count, max("seq") AS seq, (SELECT "hash" FROM "LedgerEvent" WHERE "tenantId" = $1 ORDER BY "seq" DESC LIMIT 1) AS hash
+     FROM "LedgerEvent" WHERE "tenantId" = $1`,
+    [tenantId],
+  );
+  const [head] = await query<{ seq: number; hash: string }>(`SELECT "seq", "hash" FROM "LedgerHead" WHERE "tenantId" = $1`, [tenantId]);
+  if (broken) {
+    const expectedSeq = (broken.linked_seq ?? 0) + 1;
+    const firstBreak =
+      broken.seq !== expectedSeq
+        ? { seq: expectedSeq, reason: 'missing event (gap in seq)' }
+        : broken.prev_hash !== (broken.linked_hash ?? GENESIS_HASH)
+          ? { seq: broken.seq, reason: 'prev_hash does not link to the previous event', expectedHash: broken.linked_hash ?? GENESIS_HASH, storedHash: broken.prev_hash }
+          : { seq: broken.seq, reason: 'event content does not match its hash', expectedHash: broken.recomputed, storedHash: broken.hash };
+    return { tenantId, ok: false, eventsChecked: firstBreak.seq - 1, headSeq: firstBreak.seq - 1, headHash: broken.linked_hash ?? GENESIS_HASH, firstBreak };
+  }
+  const lastSeq = tip?.seq ?? 0;
+  const lastHash = tip?.hash ?? GENESIS_HASH;
+  if (head && (head.seq !== lastSeq || head.hash !== lastHash)) {
+    return {
+      tenantId,
+      ok: false,
+      eventsChecked: tip?.count ?? 0,
+      headSeq: lastSeq,
+      headHash: lastHash,
+      firstBreak: { seq: lastSeq + 1, reason: 'chain head does not match the last event (events missing at the tip)', expectedHash: head.hash, storedHash: lastHash },
+    };
+  }
+  return { tenantId, ok: true, eventsChecked: tip?.count ?? 0, headSeq: lastSeq, headHash: lastHash, firstBreak: null };
+}

@@ -1,8 +1,0 @@
-import type { Principal } from '../../context.ts';
-
-export const TENANT_ADMIN_ROLE = 'tenant_admin';
-export const TENANT_ADMIN_ENTITLEMENT = 'tenant.admin';
-
-/** Admin writes need the tenant_admin role or the tenant.admin entitlement, on a human session. */
-export const isTenantAdmin = (p: Principal): boolean =>
-  p.kind === 'user' && (p.roles.includes(TENANT_ADMIN_ROLE) || p.entitlements.includes(TENANT_ADMIN_ENTITLEMENT));

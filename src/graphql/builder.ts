@@ -1,0 +1,77 @@
+import SchemaBuilder from '@pothos/core';
+import ScopeAuthPlugin, { AuthScopeFailureType, type AuthFailure } from '@pothos/plugin-scope-auth';
+import PrismaPlugin from '@pothos/plugin-prisma';
+import RelayPlugin from '@pothos/plugin-relay';
+import ValidationPlugin from '@pothos/plugin-validation';
+import type PrismaTypes from '../generated/pothos-prisma-types.ts';
+import { getDatamodel } from '../generated/pothos-prisma-types.ts';
+import type { RequestContext } from '../context.ts';
+import { DomainError } from '../kernel/errors.ts';
+import { ALL_KINDS, checkPolicy, type FieldPolicy } from '../kernel/policy.ts';
+
+/** One scope: the field's policy (kernel/policy.ts), so GraphQL and REST authorize alike. */
+export interface AuthScopes {
+  policy: FieldPolicy;
+}
+
+function failedPolicy(failure: AuthFailure): FieldPolicy | undefined {
+  if (failure.kind === AuthScopeFailureType.AuthScope) return failure.scope === 'policy' ? (failure.parameter as FieldPolicy) : undefined;
+  if (failure.kind === AuthScopeFailureType.AnyAuthScopes || failure.kind === AuthScopeFailureType.AllAuthScopes) {
+    for (const inner of failure.failures) {
+      const found = failedPolicy(inner);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+/** Any credential at all (node lookups: each node type then scopes the row to the caller's tenant). */
+const ANY_CREDENTIAL: FieldPolicy = { principals: ALL_KINDS };
+
+export const builder = new SchemaBuilder<{
+  Context: RequestContext;
+  PrismaTypes: PrismaTypes;
+  AuthScopes: AuthScopes;
+  Scalars: {
+    DateTime: { Input: Date; Output: Date };
+    JSON: { Input: unknown; Output: unknown };
+  };
+  DefaultFieldNullability: false;
+  DefaultInputFieldRequiredness: true;
+}>({
+  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin, ValidationPlugin],
+  defaultFieldNullability: false,
+  defaultInputFieldRequiredness: true,
+  scopeAuth: {
+    authScopes: (ctx) => ({ policy: (policy: FieldPolicy) => checkPolicy(ctx.principal, policy) === null }),
+    unauthorizedError: (_parent, ctx, _info, result) => {
+      const policy = failedPolicy(result.failure);
+      return (policy && checkPolicy(ctx.principal, policy)) ?? new DomainError('forbidden', 'Not allowed');
+    },
+  },
+  prisma: {
+    client: (ctx) => ctx.runtime.db,
+    dmmf: getDatamodel(),
+    filterConnectionTotalCount: true,
+    onUnusedQuery: process.env.NODE_ENV === 'production' ? null : 'warn',
+    maxConnectionSize: 100,
+    defaultConnectionSize: 20,
+  },
+  relay: {
+    clientMutationId: 'omit',
+    cursorType: 'String',
+    nodeQueryOptions: { authScopes: { policy: ANY_CREDENTIAL }, extensions: { policy: ANY_CREDENTIAL } },
+    nodesQueryOptions: { authScopes: { policy: ANY_CREDENTIAL }, extensions: { policy: ANY_CREDENTIAL } },
+  },
+  validation: {
+    validationError: (result) =>
+      new DomainError('invalid_request', result.issues.map((i) => `${pathOf(i.path)}${i.message}`).join('; '), {
+          details: { issues: result.issues.map((i) => ({ field: pathOf(i.path).replace(/: $/, ''), message: i.message })) },
+      }),
+  },
+});
+
+const pathOf = (path: ReadonlyArray<PropertyKey | { key: PropertyKey }> | undefined): string =>
+  path && path.length ? `${path.map((p) => String(typeof p === 'object' ? p.key : p)).join('.')}: ` : '';
+
+export type SchemaTypes = typeof builder.$inferSchemaTypes;

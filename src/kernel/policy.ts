@@ -1,0 +1,64 @@
+import type { Principal, PrincipalKind } from '../context.ts';
+import { DomainError } from './errors.ts';
+import type { RouteGroup } from './limits/groups.ts';
+import { isTenantAdmin } from './roles.ts';
+
+/**
+ * Who may call a GraphQL root field (and so the REST routes that run it), declared once on the
+ * field. Scope-auth enforces it for GraphQL; the REST router checks it before it reads the body;
+ * OpenAPI, the agent docs and the route × credential matrix read it.
+ */
+export interface FieldPolicy {
+  /** `'public'`: no credential needed; otherwise the credential kinds accepted. */
+  principals: 'public' | readonly PrincipalKind[];
+  /** Tenant admins only: a human with tenant_admin / tenant.admin, or a tenant-admin service-account key. */
+  admin?: boolean;
+  /** A scope the credential must carry (read-only members lack harbor:write). */
+  scope?: 'harbor:read' | 'harbor:write';
+  /** High-risk: an agent JWT bound to a key, and this request signed with that key. */
+  signed?: boolean;
+  /**
+   * Recognition-gated write: the domain requires an agent recognition proof or a signed agent
+   * request (enforced by the recognition gate; declared here for docs and generated tests).
+   */
+  recognition?: boolean;
+  /** Route group counted before the field runs; `null` = explicitly not limited. Every mutation declares one. */
+  rateLimit?: RouteGroup | null;
+}
+
+export const ALL_KINDS: readonly PrincipalKind[] = ['user', 'api_key', 'harbor', 'pat', 'agent'];
+
+/** Common policies. */
+export const PUBLIC: FieldPolicy = { principals: 'public' };
+/** Any credential that may read Harbor data. */
+export const READER: FieldPolicy = { principals: ALL_KINDS, scope: 'harbor:read' };
+/** Harbor writers: admin sessions, API keys, Harbor tokens and key-bound agents (never PATs or read-only members). */
+export const HARBOR_WRITER: FieldPolicy = { principals: ['user', 'api_key', 'harbor', 'agent'], scope: 'harbor:write', recognition: true };
+/** A signed-in human. */
+export const HUMAN: FieldPolicy = { principals: ['user'] };
+/** A tenant admin on a human session. */
+export const HUMAN_ADMIN: FieldPolicy = { principals: ['user'], admin: true };
+
+/**
+ * The one authorization rule: null when `principal` may call a field with `policy`, otherwise the
+ * error to answer with (401 without a credential or without a required signature, else 403).
+ */
+export function checkPolicy(principal: Principal | null, policy: FieldPolicy): DomainError | null {
+  if (policy.principals === 'public') return null;
+  if (!principal) return new DomainError('unauthenticated', 'Authentication required: send Authorization: Bearer <credential>');
+  const unsignedAgent = principal.kind === 'pat' || (principal.kind === 'agent' && !principal.signed);
+  if (policy.signed && unsignedAgent) {
+    return new DomainError(
+      'signature_missing',
+      principal.kind === 'pat'
+        ? 'This action needs a key-bound agent JWT and a signed request; a PAT cannot perform it'
+        : 'This action needs X-Agent-Timestamp and X-Agent-Signature signed with the key bound to the agent JWT',
+    );
+  }
+  if (!policy.principals.includes(principal.kind)) return new DomainError('forbidden', 'This operation is not available to this kind of credential');
+  if (policy.admin && !isTenantAdmin(principal)) return new DomainError('forbidden', 'This operation requires the tenant_admin role or the tenant.admin entitlement');
+  if (policy.scope && !principal.scopes.includes(policy.scope)) {
+    return new DomainError('forbidden', policy.scope === 'harbor:write' ? 'This credential cannot change Harbor data' : 'This credential cannot read Harbor data');
+  }
+  return null;
+}
