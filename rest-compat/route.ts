@@ -15,7 +15,7 @@ export interface RestInput {
 
 interface RouteBase {
   method: HttpMethod;
-  /** Path template with `{name}` parameters, exactly as the API reference writes it. */
+  /** Path template with `{name}` parameters, exactly as the Paybond Gateway API reference writes it. */
   path: string;
   summary: string;
   tag: string;

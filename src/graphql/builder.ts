@@ -60,8 +60,27 @@ export const builder = new SchemaBuilder<{
   relay: {
     clientMutationId: 'omit',
     cursorType: 'String',
-    nodeQueryOptions: { authScopes: { policy: ANY_CREDENTIAL }, extensions: { policy: ANY_CREDENTIAL } },
-    nodesQueryOptions: { authScopes: { policy: ANY_CREDENTIAL }, extensions: { policy: ANY_CREDENTIAL } },
+    nodeTypeOptions: { description: 'An object with a global id: fetch any of them with node(id) / nodes(ids).' },
+    idFieldOptions: { description: 'Global id (Relay); REST bodies carry it as node_id.' },
+    pageInfoTypeOptions: { description: 'Where a page sits in its list.' },
+    hasNextPageFieldOptions: { description: 'Whether more items follow.' },
+    hasPreviousPageFieldOptions: { description: 'Whether items precede.' },
+    startCursorFieldOptions: { description: 'Cursor of the first item.' },
+    endCursorFieldOptions: { description: 'Cursor of the last item (pass as after).' },
+    firstArgOptions: { description: 'Page size from the start (1–100).' },
+    lastArgOptions: { description: 'Page size from the end (1–100).' },
+    afterArgOptions: { description: 'Items after this cursor.' },
+    beforeArgOptions: { description: 'Items before this cursor.' },
+    edgesFieldOptions: { description: 'The items of the page.' },
+    pageInfoFieldOptions: { description: 'Where the page sits.' },
+    cursorFieldOptions: { description: 'Cursor of this item.' },
+    nodeFieldOptions: { description: 'The item.' },
+    nodeQueryOptions: {
+      description: 'Any object of the caller’s tenant by global id (null for another tenant’s).',
+      args: { id: { description: 'A global id.' } }, authScopes: { policy: ANY_CREDENTIAL }, extensions: { policy: ANY_CREDENTIAL } },
+    nodesQueryOptions: {
+      description: 'Several objects by global id (null where not found).',
+      args: { ids: { description: 'Global ids.' } }, authScopes: { policy: ANY_CREDENTIAL }, extensions: { policy: ANY_CREDENTIAL } },
   },
   validation: {
     validationError: (result) =>

@@ -58,7 +58,8 @@ function objectType(name: string, schema: JsonSchema, defs: Record<string, JsonS
           const { schema: prop, nullable } = unwrapNullable(raw);
           const isAny = Object.keys(prop).filter((k) => k !== 'description').length === 0;
           const fieldRequired = required.has(key) && !nullable && !isAny && prop.default === undefined;
-          const description = prop.description as string | undefined;
+          const referenced = prop.$ref ? defs[(prop.$ref as string).replace('#/$defs/', '')] : undefined;
+          const description = (prop.description ?? referenced?.description) as string | undefined;
           if (prop.type === 'array') {
             const items = unwrapNullable((prop.items as JsonSchema | undefined) ?? {});
             const item = inputType(items.schema, defs, `${name}${pascal(key)}Item`);

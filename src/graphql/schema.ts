@@ -1,4 +1,4 @@
-import { lexicographicSortSchema, printSchema } from 'graphql';
+import { isObjectType, lexicographicSortSchema, printSchema } from 'graphql';
 import { builder } from './builder.ts';
 import { defineErrorCodeEnum } from './common.ts';
 import { AREAS } from '../areas/index.ts';
@@ -8,6 +8,12 @@ void AREAS;
 defineErrorCodeEnum();
 
 export const schema = builder.toSchema();
+
+// The Prisma plugin adds `totalCount` to connections without a description.
+for (const type of Object.values(schema.getTypeMap())) {
+  const field = isObjectType(type) ? type.getFields().totalCount : undefined;
+  if (field && !field.description) field.description = 'How many items the whole list holds.';
+}
 
 /** The committed `schema.graphql`: sorted so diffs show real changes only. */
 export const printedSchema = () => `${printSchema(lexicographicSortSchema(schema))}\n`;

@@ -60,7 +60,7 @@ describe('guardrail policy versions', () => {
     expect(await gw.runtime.db.guardrailPolicyVersion.count({ where: { tenantId: actor.tenantId } })).toBe(0);
   });
 
-  it('accepts the scopes the seed names as overridable', async () => {
+  it('accepts the limiter scopes the API reference names as overridable', async () => {
     const actor = await tenant();
     const profile = Object.fromEntries(
       ['auth_support_session', 'compliance_export_create', 'compliance_bundle_download', 'dispute_arbitration_export', 'admin_webhook_endpoint_mutation', 'admin_webhook_endpoint_test'].map((g) => [

@@ -37,7 +37,7 @@ describe('route-group rate limits', () => {
     expect(JSON.stringify(audit[0]!.details)).toMatch(/"bucket":"h:[0-9a-f]{24}"/);
   });
 
-  it('uses the seed defaults without an override', async () => {
+  it('uses the documented defaults without an override', async () => {
     const org = await createOrg(gw);
     const res = await preview(org.apiKey.sandbox);
     expect(res.headers.get('ratelimit-policy')).toBe('"policy_sandbox_preview_test";q=120;w=60');

@@ -24,6 +24,30 @@ describe('REST compat router', () => {
     expect(res.headers.get('allow')?.split(', ').sort()).toEqual(['GET', 'POST']);
   });
 
+  it('names REST fields in REST words: no GraphQL variable, argument or type syntax', async () => {
+    const GRAPHQL_WORDING = /\$input|Variable "|\bfirst\b|\[String!\]|of required type|allowedTools/;
+    const token = org.apiKey.sandbox;
+    const missing = await rest(gw, 'POST', '/harbor/intents', { intent_id: '7f2a9b1e-2f66-4f4f-9c6e-8f4b8e85c401' }, { token });
+    expectError(missing, 400, 'invalid_request');
+    expect(missing.body.error.details.issues).toContainEqual({ field: 'allowed_tools', message: 'is required' });
+    expect(missing.body.error.message).not.toMatch(GRAPHQL_WORDING);
+    const nested = await rest(gw, 'POST', '/harbor/intents', { policy_binding: { template_id: 'x', version_seq: 'one' } }, { token });
+    expect(nested.body.error.details.issues.map((i: { field: string }) => i.field)).toContain('policy_binding.version_seq');
+    const limit = await rest(gw, 'GET', '/harbor/operator/v1/intents?limit=1000', undefined, { token });
+    expectError(limit, 400, 'invalid_request');
+    expect(limit.body.error.details.issues).toEqual([{ field: 'limit', message: expect.stringContaining('200') }]);
+    expect(limit.body.error.message).not.toMatch(GRAPHQL_WORDING);
+    const state = await rest(gw, 'GET', '/harbor/operator/v1/intents?status=sideways', undefined, { token });
+    expect(state.body.error.details.issues[0].field).toBe('status');
+  });
+
+  it('authorizes before it reads the body: a credential that can never call a route learns nothing about its inputs', async () => {
+    // API keys cannot run an agent checkout or create API keys, whatever the body says.
+    expectError(await rest(gw, 'POST', '/api/agent/checkout/create', { amount_cents: 'lots' }, { token: org.apiKey.sandbox }), 403, 'forbidden');
+    expectError(await rest(gw, 'POST', '/v1/admin/api-keys', {}, { token: org.apiKey.sandbox }), 403, 'forbidden');
+    expectError(await rest(gw, 'POST', '/v1/admin/api-keys', { name: 5 }), 401, 'unauthenticated');
+  });
+
   it('answers malformed JSON and non-object JSON with 400, never 500', async () => {
     const login = '/v1/public/auth/login/start';
     for (const raw of ['{', 'null', '[1,2]', '"text"', '{"email":', '\u0000']) {

@@ -1,6 +1,6 @@
 import { defineRouteGroups } from '../../kernel/limits/groups.ts';
 
-/** Guardrail policy saves: 20 an hour by default (API reference: "Guardrails and audit trail"). */
+/** Guardrail policy saves: 20 an hour by default (Paybond Gateway API reference, "Guardrails and audit trail"). */
 export const guardrailRouteGroups = defineRouteGroups({
   guardrail_policy_mutation: { limit: 20, windowSeconds: 3600 },
 });

@@ -1,6 +1,6 @@
 import { defineRouteGroups } from '../../kernel/limits/groups.ts';
 
-/** Harbor's route groups and their defaults (API reference: "Guardrails and audit trail"). */
+/** Harbor's route groups and their defaults (Paybond Gateway API reference, "Guardrails and audit trail"). */
 export const harborRouteGroups = defineRouteGroups({
   harbor_intent_mutation: { limit: 120, windowSeconds: 60 },
   policy_lifecycle_mutation: { limit: 30, windowSeconds: 60 },

@@ -25,11 +25,11 @@ export const isRouteGroup = (name: string): name is RouteGroup => registry.has(n
 export const routeGroupDefaults = (group: RouteGroup): GroupLimit => registry.get(group)!;
 export const registeredRouteGroups = (): string[] => [...registry.keys()];
 
-/** Bounds of a tenant override (API reference: limit ≤ 1,000,000, window ≤ 86,400 s). */
+/** Bounds of a tenant override (Paybond Gateway API reference: limit ≤ 1,000,000, window ≤ 86,400 s). */
 export const OVERRIDE_BOUNDS = { limit: 1_000_000, windowSeconds: 86_400 };
 
 /**
- * Limiter scopes the API reference names as overridable for areas that are still being built
+ * Limiter scopes the Paybond Gateway API reference names as overridable for areas that are still being built
  * (support sessions, compliance exports, dispute arbitration, webhook endpoints). Each moves into
  * its area's `limits.ts` when that area lands; until then tenants can already override them.
  */
