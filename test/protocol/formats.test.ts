@@ -16,6 +16,7 @@ import {
   verifySettlementReceipt,
   type SettlementIntentView,
 } from '../../src/areas/protocol/receipts.ts';
+import { classifyReceiptVerifyBody, mandateImportRequest, recognitionVerifyRequest } from '../../src/areas/protocol/requests.ts';
 import { ProtocolFormatError, goJson } from '../../src/areas/protocol/wire.ts';
 
 // Golden vectors made by the Paybond Kit SDK itself; test/fixtures/kit/README.md says how.
@@ -345,5 +346,40 @@ describe('transport binding', () => {
     ['ap2'],
   ])('refuses %j', (input) => {
     expect(() => normalizeTransportBinding(input)).toThrow(expect.objectContaining({ code: 'transport_binding_invalid' }));
+  });
+});
+
+// Request shapes exactly as the SDK's protocol client, MCP server and CLI send them.
+describe('protocol request bodies', () => {
+  const proof = { key_id: 'kid-1', purpose: 'protocol.mandate.import', nonce: 'nonce-proof' };
+
+  it('mandate import: {signed_mandate, intent_id, transport_binding, recognition_proof}', () => {
+    const body = { signed_mandate: mandates.golden[0].signed, intent_id: '550e8400-e29b-41d4-a716-446655440000', transport_binding: {}, recognition_proof: proof };
+    expect(mandateImportRequest.parse(JSON.parse(JSON.stringify(body)))).toMatchObject({ intent_id: body.intent_id, transport_binding: {} });
+    expect(mandateImportRequest.safeParse({ ...body, intent_id: 'intent-123' }).success).toBe(false);
+    expect(mandateImportRequest.safeParse({ ...body, recognition_proof: undefined }).success).toBe(false);
+    expect(mandateImportRequest.safeParse({ ...body, signed_mandate: [] }).success).toBe(false);
+  });
+
+  it('recognition verify: {proof, expected_purpose, expected_verifier, expected_request}', () => {
+    const body = {
+      proof: { nonce: 'nonce-123' },
+      expected_purpose: 'harbor.policy.rollback',
+      expected_verifier: { tenant_id: 'tenant-a', verifier_id: 'paybond-gateway' },
+      expected_request: { method: 'post', path: '/harbor/policy/v1/rollback', body_digest_sha256_hex: 'AB'.repeat(32) },
+    };
+    expect(recognitionVerifyRequest.parse(body).expected_request).toEqual({ method: 'POST', path: '/harbor/policy/v1/rollback', body_digest_sha256_hex: 'ab'.repeat(32) });
+    expect(recognitionVerifyRequest.safeParse({ ...body, expected_verifier: undefined }).success).toBe(true);
+    expect(recognitionVerifyRequest.safeParse({ ...body, expected_request: { ...body.expected_request, path: 'harbor' } }).success).toBe(false);
+    expect(recognitionVerifyRequest.safeParse({ ...body, expected_request: { ...body.expected_request, body_digest_sha256_hex: 'ab' } }).success).toBe(false);
+    expect(recognitionVerifyRequest.safeParse({ ...body, expected_purpose: '' }).success).toBe(false);
+  });
+
+  it('receipt verify: the receipt itself, or only {receipt_id} from the CLI', () => {
+    const receipt = receipts.golden[0].sdk_signed;
+    expect(classifyReceiptVerifyBody(receipt)).toEqual({ by: 'receipt', receipt });
+    expect(classifyReceiptVerifyBody({ receipt_id: ' 550E8400-E29B-41D4-A716-446655440000 ' })).toEqual({ by: 'id', receiptId: '550e8400-e29b-41d4-a716-446655440000' });
+    expect(classifyReceiptVerifyBody({ kind: 'bad' })).toEqual({ by: 'receipt', receipt: { kind: 'bad' } });
+    expect(classifyReceiptVerifyBody([receipt])).toBeNull();
   });
 });

@@ -21,8 +21,8 @@ import {
 
 /**
  * AgentMandateV1: a principal's (or tenant's) signed grant to an agent — what it may do, up to
- * which amount, on which rails, until when. Wire contract of the Paybond Kit SDK; see
- * docs in test/fixtures/kit/README.md for how the golden vectors were produced.
+ * which amount, on which rails, until when. Wire contract of the Paybond Kit SDK; golden vectors
+ * made by the SDK are in test/fixtures/kit/.
  */
 
 export const MANDATE_KIND = 'paybond.agent_mandate_v1';
