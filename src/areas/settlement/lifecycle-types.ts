@@ -1,6 +1,6 @@
 /**
  * The intent lifecycle names this area plans with. They mirror the states and actions of the
- * Harbor intent state machine (src/domain/harbor/state-machine.ts); this area only proposes
+ * Harbor intent state machine (harbor/state-machine.ts); this area only proposes
  * actions, and the state machine decides whether each one is legal. A parity test
  * (test/settlement/state-machine-parity.test.ts) fails when the two lists drift apart.
  */
