@@ -172,7 +172,7 @@ export function planFromPaymentIntent(intent: IntentView, pi: PaymentIntentState
 // ---------------------------------------------------------------------------------------------
 // Webhook events
 
-export type DisputeOutcome = 'release' | 'refund';
+export type StripeDisputeOutcome = 'release' | 'refund';
 
 export type StripeEventEffect =
   | { kind: 'payment_intent'; payment_intent: PaymentIntentState }
@@ -185,7 +185,7 @@ export type StripeEventEffect =
       payment_intent_id: string | null;
       status: string;
       /** For a closed dispute: where the money ended up (`won` → payee keeps it, `lost` → returned). */
-      outcome: DisputeOutcome | null;
+      outcome: StripeDisputeOutcome | null;
     }
   | { kind: 'account'; account: ConnectAccountState }
   | { kind: 'capability'; account_id: string; capability: string; status: string }
@@ -252,7 +252,7 @@ export function classifyStripeEvent(event: StripeEventEnvelope, keyLivemode = ev
 
 /** What a dispute event means for an intent. */
 export function planFromDispute(state: string, effect: Extract<StripeEventEffect, { kind: 'dispute' }>):
-  | { kind: 'advance'; actions: IntentAction[]; outcome: DisputeOutcome | null }
+  | { kind: 'advance'; actions: IntentAction[]; outcome: StripeDisputeOutcome | null }
   | { kind: 'unchanged' }
   | { kind: 'mismatch'; reason: 'dispute_closed_without_open' | 'dispute_outcome_unknown' } {
   if (effect.phase === 'updated') return { kind: 'unchanged' };
