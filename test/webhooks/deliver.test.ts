@@ -159,6 +159,11 @@ describe('deliverOnce against a real receiver', () => {
     expect(result.responseExcerpt).toBe('é'.repeat(511));
   });
 
+  it('replaces U+0000 in the excerpt (it is stored as PostgreSQL text)', async () => {
+    const r = await receiver({ reply: () => ({ status: 500, body: Buffer.from([0x61, 0x00, 0x62]) }) });
+    expect((await deliverOnce(request(r, [generateSecret()]))).responseExcerpt).toBe('a\uFFFDb');
+  });
+
   it('reports Retry-After', async () => {
     const r = await receiver({ reply: () => ({ status: 503, headers: { 'retry-after': '120' } }) });
     expect(await deliverOnce(request(r, [generateSecret()]))).toMatchObject({ outcome: 'retry', statusCode: 503, retryAfterMs: 120_000 });

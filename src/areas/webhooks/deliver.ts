@@ -65,7 +65,7 @@ export interface DeliveryResult {
   /** Null exactly when delivered. */
   error: DeliveryErrorCode | null;
   errorMessage: string | null;
-  /** Start of the response body (UTF-8, at most `excerptBytes` bytes); null when no answer arrived. */
+  /** Start of the response body (UTF-8, at most `excerptBytes` bytes, U+0000 replaced); null when no answer arrived. */
   responseExcerpt: string | null;
   /** From a Retry-After answer header, for planNextAttempt. */
   retryAfterMs: number | null;
@@ -186,7 +186,8 @@ export async function deliverOnce(request: DeliveryRequest): Promise<DeliveryRes
               error: outcome === 'delivered' ? null : redirect ? 'redirect_not_followed' : 'http_status',
               errorMessage:
                 outcome === 'delivered' ? null : redirect ? `Redirects are not followed (HTTP ${status}${location ? ` to ${location}` : ''})` : `HTTP ${status}`,
-              responseExcerpt: decoder.write(Buffer.concat(chunks, size)),
+              // PostgreSQL text cannot hold U+0000; the excerpt is stored as text.
+              responseExcerpt: decoder.write(Buffer.concat(chunks, size)).replace(/\u0000/g, '\uFFFD'),
               retryAfterMs: parseRetryAfter(res.headers['retry-after']),
             }),
           );
