@@ -219,7 +219,7 @@ export function commentInjectedNameId(idp: TestIdp, inResponseTo: string): strin
   return idp.response({ inResponseTo, body: injected }).xml;
 }
 
-/** A valid response behind an internal DTD with an entity (billion-laughs seed). */
+/** A valid response behind an internal DTD with an entity (the start of a billion-laughs expansion). */
 export function withDoctype(xml: string): string {
   return `<?xml version="1.0"?><!DOCTYPE samlp:Response [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>${xml.replace('<saml:Issuer>', '<saml:Issuer>&lol2;')}`;
 }
