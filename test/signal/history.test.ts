@@ -38,7 +38,7 @@ describe('binding ledger events to intent and evidence rows', () => {
     const intent: IntentRecord = { intentId: 'i1', payeeDid: 'did:example:a', amountCents: 100, currency: 'usd', settlementRail: 'x402', disputeOutcome: null, principalDid: 'did:example:p', source: 'principal_signed', predicate };
     // The digest as the gateway's ledger computes it: SHA-256 of the JCS of the payload object.
     const payload = `{"payee_did":"did:example:a","predicate":{"op":"eq","path":"status","value":"ok"},"principal_did":"did:example:p","settlement_rail":"x402","source":"principal_signed"}`;
-    expect(intentCreatedDigest({ ...intent, principalDid: 'did:example:p', source: 'principal_signed' })).toBe(sha(payload));
+    expect(intentCreatedDigest({ ...intent, principalDid: 'did:example:p', source: 'principal_signed', predicate })).toBe(sha(payload));
     const row: LedgerEventRow = { seq: 1, type: 'intent.created', intentId: 'i1', amountCents: 100, currency: 'usd', occurredAt: '2026-01-01T00:00:00.000Z', payloadDigest: sha(payload), hash: 'h' };
     expect(bindHistory([row], [intent])[0]!.operatorDid).toBe('did:example:a');
     expect(() => bindHistory([row], [{ ...intent, payeeDid: 'did:example:mallory' }])).toThrow(expect.objectContaining({ code: 'intent_binding_mismatch' }));

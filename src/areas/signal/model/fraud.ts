@@ -43,7 +43,7 @@ export interface FraudParams {
   velocity: { window_seconds: number; trailing_seconds: number; min_count: number; elevated_z: number; high_z: number; critical_z: number };
   amount: { lookback_seconds: number; window_seconds: number; min_samples: number; mad_floor: number; elevated_z: number; high_z: number; max_ratio: number; max_ratio_min_samples: number };
   refund_burst: { window_seconds: number; baseline_seconds: number; min_count: number; rate_multiple: number };
-  dispute_cluster: { window_seconds: number; min_count: number; rate_rule_min_count: number; baseline_seconds: number; baseline_quantile: number; critical_min_count: number; critical_rate_bps: number };
+  dispute_cluster: { window_seconds: number; min_count: number; rate_rule_min_count: number; baseline_seconds: number; baseline_quantile: number; baseline_min_base: number; critical_min_count: number; critical_rate_bps: number };
   failed_predicates: { window_seconds: number; min_count: number };
   replay_appeal: { window_seconds: number; max_per_window: number };
   /** Tolerated clock skew between ledger timestamps when scanning windows backwards. */
@@ -58,7 +58,7 @@ export const FRAUD_V1_PARAMS: Readonly<FraudParams> = Object.freeze({
   velocity: { window_seconds: H, trailing_seconds: 7 * D, min_count: 10, elevated_z: 4, high_z: 6, critical_z: 8 },
   amount: { lookback_seconds: 90 * D, window_seconds: D, min_samples: 20, mad_floor: 0.05, elevated_z: 3.5, high_z: 5, max_ratio: 10, max_ratio_min_samples: 3 },
   refund_burst: { window_seconds: D, baseline_seconds: 30 * D, min_count: 3, rate_multiple: 3 },
-  dispute_cluster: { window_seconds: 7 * D, min_count: 3, rate_rule_min_count: 2, baseline_seconds: 90 * D, baseline_quantile: 0.99, critical_min_count: 5, critical_rate_bps: 2000 },
+  dispute_cluster: { window_seconds: 7 * D, min_count: 3, rate_rule_min_count: 2, baseline_seconds: 90 * D, baseline_quantile: 0.99, baseline_min_base: 50, critical_min_count: 5, critical_rate_bps: 2000 },
   failed_predicates: { window_seconds: 7 * D, min_count: 3 },
   replay_appeal: { window_seconds: D, max_per_window: 3 },
   skew_seconds: H,
@@ -264,10 +264,12 @@ export class OperatorSignalTracker {
     if (disputes7.length > 0) {
       const base7 = new Set(windowOf(this.outcomes, atMs - dc.window_seconds * 1000, atMs, skew).map((s) => s.intentId)).size;
       const rateBps = bps(disputes7.length, Math.max(base7, disputes7.length));
-      const overBaseline = context.baseline !== undefined && disputes7.length >= dc.rate_rule_min_count && rateBps / 10_000 > context.baseline.upper_bound;
+      // The rate rule needs a tenant baseline with enough outcomes to mean something.
+      const baseline = context.baseline && context.baseline.base >= dc.baseline_min_base ? context.baseline : undefined;
+      const overBaseline = baseline !== undefined && disputes7.length >= dc.rate_rule_min_count && rateBps / 10_000 > baseline.upper_bound;
       if (disputes7.length >= dc.min_count || overBaseline) {
         const critical = disputes7.length >= dc.critical_min_count && rateBps >= dc.critical_rate_bps;
-        const baselineText = context.baseline ? `; tenant 99% bound ${Math.round(context.baseline.upper_bound * 10_000)} bps` : '';
+        const baselineText = baseline ? `; tenant 99% bound ${Math.round(baseline.upper_bound * 10_000)} bps` : '';
         signals.push(
           make('DISPUTE_CLUSTER', critical ? 'critical' : 'high', 'dispute', '7d', disputes7, `${disputes7.length} disputes opened in 7d, rate ${rateBps} bps${baselineText}`, 'intent_bound'),
         );
