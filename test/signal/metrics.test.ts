@@ -5,7 +5,10 @@ import {
   detectFraudSignals,
   evaluateReleaseGate,
   foldReviewCase,
+  FRAUD_LOOKBACK_MS,
+  fraudSignalsResponse,
   metricsReliability,
+  operatorFraudView,
   parseFraudWindow,
   parseQueueQuery,
   reviewQueueItem,
@@ -125,5 +128,69 @@ describe('review status and queue bodies', () => {
     expect(() => parseQueueQuery({ state: 'pending' })).toThrow(/state/);
     expect(() => parseQueueQuery({ fraud_severity: 'low' })).toThrow('fraud_severity must be one of elevated, high, or critical');
     expect(() => parseQueueQuery({ limit: 'many' })).toThrow(/limit/);
+  });
+});
+
+describe('operator fraud view (what the settlement hold check reads)', () => {
+  // Reliable labels: 10 confirmed, 3 of them on DISPUTE_CLUSTER, recorded just before the disputes.
+  function reliableHistory() {
+    const { b } = scenario();
+    const events = b.bound();
+    const firstDispute = events.find((e) => e.type === 'dispute.opened')!.timeMs;
+    const labels: ReviewEventRecord[] = Array.from({ length: 10 }, (_, i) => ({
+      operatorDid: 'did:example:past',
+      eventType: 'review_outcome_recorded',
+      reviewOutcome: 'confirmed_risk',
+      ...(i < 3 ? { signalCode: 'DISPUTE_CLUSTER' } : {}),
+      recordedAt: new Date(firstDispute - (i + 1) * HOUR).toISOString(),
+      accepted: true,
+    }));
+    const release = events.find((e) => e.type === 'settlement.released' && e.intentId === 'late')!;
+    return { events, labels, atMs: release.timeMs, seq: release.seq };
+  }
+
+  it('holds a release under critical_hold, never a refund, and not in review_only', () => {
+    const { events, labels, atMs, seq } = reliableHistory();
+    const prefix = events.filter((e) => e.seq <= seq);
+    const hold = operatorFraudView({ events: prefix, reviewEvents: labels, operatorDid: A, nowMs: atMs, mode: 'critical_hold' });
+    expect(hold.gate).toMatchObject({ hold_required: true, release_allowed: false, blocking_signal_codes: ['DISPUTE_CLUSTER'] });
+    expect(hold.gate.blocking_evidence_refs).toEqual(['d0', 'd1', 'd2', 'd3', 'd4']);
+    expect(operatorFraudView({ events: prefix, reviewEvents: labels, operatorDid: A, nowMs: atMs, mode: 'critical_hold', action: 'refund' }).gate.hold_required).toBe(false);
+    expect(operatorFraudView({ events: prefix, reviewEvents: labels, operatorDid: A, nowMs: atMs, mode: 'review_only' }).gate).toMatchObject({ hold_required: false, hold_candidate: true });
+    expect(operatorFraudView({ events: prefix, reviewEvents: labels, operatorDid: B, nowMs: atMs, mode: 'critical_hold' }).gate.hold_required).toBe(false);
+    // A false_positive outcome for the operator clears the hold.
+    const fp: ReviewEventRecord = { operatorDid: A, eventType: 'review_outcome_recorded', reviewOutcome: 'false_positive', signalCode: 'DISPUTE_CLUSTER', recordedAt: new Date(atMs).toISOString(), accepted: true };
+    const cleared = operatorFraudView({ events: prefix, reviewEvents: [...labels, fp], operatorDid: A, nowMs: atMs, mode: 'critical_hold' });
+    expect(cleared.gate).toMatchObject({ hold_required: false, cleared_signal_codes: ['DISPUTE_CLUSTER'] });
+    // Review events after now are not read.
+    const later = { ...fp, recordedAt: new Date(atMs + 1).toISOString() };
+    expect(operatorFraudView({ events: prefix, reviewEvents: [...labels, later], operatorDid: A, nowMs: atMs, mode: 'critical_hold' }).gate.hold_required).toBe(true);
+  });
+
+  it('needs no event older than the look-back window', () => {
+    const b = new LedgerBuilder();
+    // Old history that no window reaches any more: disputes, refunds, failing evidence, a burst.
+    for (let i = 0; i < 12; i++) b.advance(HOUR).happy(`old${i}`, A, 1_000).openDispute(`old${i}`);
+    for (let i = 0; i < 4; i++) b.create(`oldr${i}`, A).fund(`oldr${i}`).submitEvidence(`oldr${i}`, false).refund(`oldr${i}`);
+    b.advance(100 * DAY);
+    for (let i = 0; i < 25; i++) b.advance(HOUR).happy(`n${i}`, A, 1_000);
+    for (let i = 0; i < 5; i++) b.advance(HOUR).openDispute(`n${i}`);
+    b.advance(HOUR).create('huge', A, 900_000);
+    const events = b.bound();
+    const atMs = b.now;
+    const recent = events.filter((e) => e.timeMs > atMs - FRAUD_LOOKBACK_MS);
+    expect(recent.length).toBeLessThan(events.length);
+    const full = operatorFraudView({ events, reviewEvents: [], operatorDid: A, nowMs: atMs, mode: 'critical_hold' });
+    expect(full.signals.map((x) => x.code).sort()).toEqual(['AMOUNT_ANOMALY', 'DISPUTE_CLUSTER']);
+    expect(operatorFraudView({ events: recent, reviewEvents: [], operatorDid: A, nowMs: atMs, mode: 'critical_hold' })).toEqual(full);
+    const body = fraudSignalsResponse({
+      tenantId: 'tenant-a',
+      scoreModelVersion: '1.0',
+      generatedAt: new Date(atMs).toISOString(),
+      mode: 'critical_hold',
+      operators: [{ operatorDid: B, ...operatorFraudView({ events, reviewEvents: [], operatorDid: B, nowMs: atMs, mode: 'critical_hold' }) }, { operatorDid: A, ...full }],
+    });
+    expect(body.operators.map((o) => o.operator_did)).toEqual([A]);
+    expect(body).toMatchObject({ tenant_id: 'tenant-a', signals_affect_score: false, release_gate_config: { mode: 'critical_hold' } });
   });
 });

@@ -175,6 +175,11 @@ describe('scoring a ledger prefix', () => {
     expect(score.reasonCodes).toEqual(['THIN_HISTORY', 'REFUND_RATE_GT_2000BPS', 'PREDICATE_FAILURES_7D']);
   });
 
+  it('caps the mean latency at the largest exact integer', () => {
+    const b = new LedgerBuilder().create('i1', A).fund('i1').submitEvidence('i1', true).advance(200 * DAY).settle('i1');
+    expect(replayOperator(b.bound(), A, b.watermark()).score.metrics.mean_latency_nanos).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
   it('applies each reason rule at its boundary', () => {
     const b = new LedgerBuilder().create('i1', A).fund('i1').submitEvidence('i1', false);
     b.advance(7 * DAY).tick();

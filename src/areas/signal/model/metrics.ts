@@ -1,6 +1,6 @@
 import { SignalModelError } from './errors.ts';
-import { FRAUD_SIGNAL_VERSION, FRAUD_V1_PARAMS, MODEL_SIGNAL_FAMILIES, SEVERITY_RANK, scanFraudEpisodes, type FraudAssessment, type FraudEpisode, type FraudParams, type FraudSeverity, type FraudSignal } from './fraud.ts';
-import { metricsReliability, RELIABILITY_V1, type MetricsReliability, type ReleaseGateDecision, type ReleaseGateMode, type ReliabilityParams } from './gate.ts';
+import { assessFraud, detectFraudSignals, FRAUD_SIGNAL_VERSION, FRAUD_V1_PARAMS, MODEL_SIGNAL_FAMILIES, SEVERITY_RANK, scanFraudEpisodes, type FraudAssessment, type FraudEpisode, type FraudParams, type FraudSeverity, type FraudSignal } from './fraud.ts';
+import { evaluateReleaseGate, metricsReliability, RELIABILITY_V1, type MetricsReliability, type ReleaseGateDecision, type ReleaseGateMode, type ReliabilityParams } from './gate.ts';
 import { isoTime, parseTime, type SignalEvent } from './history.ts';
 import { foldReviewCase, labelsFrom, requestStampsFrom, type ReviewCase, type ReviewEventRecord, type ReviewState } from './review.ts';
 import { bps } from './score.ts';
@@ -294,4 +294,56 @@ export function selectReviewQueue(items: readonly ReviewQueueItem[], filter: { s
         (a.operator_did < b.operator_did ? -1 : a.operator_did > b.operator_did ? 1 : 0),
     )
     .slice(0, filter.limit);
+}
+
+/** Look-back any signal needs: the 90-day amount and baseline windows plus the 24-hour window, with skew. */
+export const FRAUD_LOOKBACK_MS = 92 * 86_400_000;
+
+/**
+ * Signals, assessment and gate decision of one operator at `nowMs`, from the tenant's bound prefix
+ * (events older than FRAUD_LOOKBACK_MS before now may be left out) and the review log. This is
+ * what `review-status`, the queue, `fraud-signals` and the settlement hold check all read.
+ */
+export function operatorFraudView(input: {
+  events: readonly SignalEvent[];
+  reviewEvents: readonly ReviewEventRecord[];
+  operatorDid: string;
+  nowMs: number;
+  mode: ReleaseGateMode;
+  action?: 'release' | 'refund';
+  fraudParams?: FraudParams;
+  reliabilityParams?: ReliabilityParams;
+}): { signals: FraudSignal[]; assessment: FraudAssessment; gate: ReleaseGateDecision; reviewCase: ReviewCase; reliability: MetricsReliability } {
+  const reviewEvents = input.reviewEvents.filter((e) => parseTime(e.recordedAt, 'recorded_at') <= input.nowMs);
+  const signals = detectFraudSignals(input.events, input.operatorDid, input.nowMs, {
+    requests: requestStampsFrom(reviewEvents).get(input.operatorDid) ?? [],
+    ...(input.fraudParams ? { params: input.fraudParams } : {}),
+  });
+  const labels = labelsFrom(reviewEvents);
+  const reliability = metricsReliability(labels, input.nowMs, input.reliabilityParams ?? RELIABILITY_V1);
+  const gate = evaluateReleaseGate({ mode: input.mode, reliability, signals, labels: labels.filter((l) => l.operatorDid === input.operatorDid), action: input.action ?? 'release' });
+  return { signals, assessment: assessFraud(signals), gate, reviewCase: foldReviewCase(input.operatorDid, reviewEvents), reliability };
+}
+
+/** `GET /signal/v1/fraud-signals` body: per-operator score-neutral signals and gate decisions. */
+export function fraudSignalsResponse(input: {
+  tenantId: string;
+  scoreModelVersion: string;
+  generatedAt: string;
+  mode: ReleaseGateMode;
+  operators: ReadonlyArray<{ operatorDid: string; signals: readonly FraudSignal[]; assessment: FraudAssessment; gate: ReleaseGateDecision }>;
+}) {
+  return {
+    schema_version: 1,
+    tenant_id: input.tenantId,
+    score_model_version: input.scoreModelVersion,
+    fraud_signal_version: FRAUD_SIGNAL_VERSION,
+    generated_at: input.generatedAt,
+    release_gate_config: { mode: input.mode },
+    signals_affect_score: false,
+    operators: input.operators
+      .filter((o) => o.signals.length > 0)
+      .map((o) => ({ operator_did: o.operatorDid, fraud_signals: o.signals.map((s) => ({ ...s })), fraud_assessment: o.assessment, release_gate: o.gate }))
+      .sort((a, b) => SEVERITY_RANK[b.fraud_assessment.level] - SEVERITY_RANK[a.fraud_assessment.level] || (a.operator_did < b.operator_did ? -1 : 1)),
+  };
 }

@@ -143,6 +143,7 @@ export function bps(numerator: number, denominator: number): number {
   return Math.floor((numerator * 20_000 + denominator) / (2 * denominator));
 }
 
+const minBig = (a: bigint, b: bigint): bigint => (a < b ? a : b);
 const minus = (d: TermDelta): TermDelta => ({ s2: -d.s2, f2: -d.f2, w: -d.w });
 
 export class OperatorAccumulator {
@@ -290,7 +291,8 @@ export class OperatorAccumulator {
       success_rate_bps: bps(released, base),
       dispute_rate_bps: bps(this.disputedCount, base),
       refund_rate_bps: bps(refunded, base),
-      mean_latency_nanos: this.latencyCount === 0 ? 0 : Number((BigInt(this.latencySumMs) * 1_000_000n) / BigInt(this.latencyCount)),
+      // Capped at 2^53 − 1 (a mean latency over ~104 days) so signed payloads stay exact integers.
+      mean_latency_nanos: this.latencyCount === 0 ? 0 : Number(minBig((BigInt(this.latencySumMs) * 1_000_000n) / BigInt(this.latencyCount), BigInt(Number.MAX_SAFE_INTEGER))),
       latency_sample_count: this.latencyCount,
       receipted_volume_cents: volume,
     };
