@@ -11,3 +11,4 @@ export * from './review.ts';
 export * from './gate.ts';
 export * from './metrics.ts';
 export * from './cohorts.ts';
+export * from './views.ts';

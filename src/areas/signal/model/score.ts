@@ -121,6 +121,11 @@ export interface AccumulatorState {
   latency_count: number;
   disputed: number;
   open_disputes: number;
+  terminal: number;
+  released: number;
+  refunded: number;
+  receipted_volume_cents: number;
+  /** Per-intent tracks: all of them, or only those the next events touch (see toState). */
   intents: Record<string, { amount_cents: number; outcome: Outcome | null; term: string; funded_ms: number | null; disputed: boolean; dispute_open: boolean }>;
 }
 
@@ -162,6 +167,10 @@ export class OperatorAccumulator {
   private latencyCount = 0;
   private disputedCount = 0;
   private openDisputes = 0;
+  private terminal = 0;
+  private released = 0;
+  private refunded = 0;
+  private volume = 0;
   private readonly intents = new Map<string, IntentTrack>();
 
   constructor(operatorDid: string, params: SignalModelParams = SIGNAL_V1_PARAMS) {
@@ -181,11 +190,22 @@ export class OperatorAccumulator {
     this.w += d.w;
   }
 
+  /** Keep the outcome counters in step with the outcome of one intent (sign = +1 add, −1 remove). */
+  private count(track: IntentTrack, sign: 1 | -1): void {
+    if (!track.outcome) return;
+    this.terminal += sign;
+    this.volume += sign * track.amountCents;
+    if (track.outcome === 'settled' || track.outcome === 'dispute_release') this.released += sign;
+    if (track.outcome === 'refunded' || track.outcome === 'dispute_refund') this.refunded += sign;
+  }
+
   private setOutcome(track: IntentTrack, outcome: Outcome | null, timeMs: number): TermDelta {
+    this.count(track, -1);
     const removed = minus(this.outcomeDelta(track));
     track.outcome = outcome;
     track.term = outcome ? termUnits(this.params, track.amountCents, timeMs) : 0n;
     const added = this.outcomeDelta(track);
+    this.count(track, 1);
     const delta = { s2: removed.s2 + added.s2, f2: removed.f2 + added.f2, w: removed.w + added.w };
     this.add(delta);
     return delta;
@@ -269,18 +289,9 @@ export class OperatorAccumulator {
     return scoreFromPosterior(this.params, alpha, beta);
   }
 
+  /** Raw (undecayed) metrics; O(1), from counters kept by apply(). */
   metrics(): SignalMetrics {
-    let terminal = 0;
-    let released = 0;
-    let refunded = 0;
-    let volume = 0;
-    for (const track of this.intents.values()) {
-      if (!track.outcome) continue;
-      terminal += 1;
-      volume += track.amountCents;
-      if (track.outcome === 'settled' || track.outcome === 'dispute_release') released += 1;
-      if (track.outcome === 'refunded' || track.outcome === 'dispute_refund') refunded += 1;
-    }
+    const { terminal, released, refunded, volume } = this;
     // Open disputes are not outcomes but still count in the rates.
     const base = terminal + this.openDisputes;
     return {
@@ -353,9 +364,15 @@ export class OperatorAccumulator {
     return { s2: this.s2, f2: this.f2, w: this.w };
   }
 
-  toState(): AccumulatorState {
+  /**
+   * Serialisable state. With `intentIds`, only those intents' tracks are included: enough to fold
+   * events of those intents after restoring (an update then reads and writes O(1) rows).
+   */
+  toState(options: { intentIds?: readonly string[] } = {}): AccumulatorState {
     const intents: AccumulatorState['intents'] = {};
+    const only = options.intentIds ? new Set(options.intentIds) : null;
     for (const [id, t] of this.intents) {
+      if (only && !only.has(id)) continue;
       intents[id] = { amount_cents: t.amountCents, outcome: t.outcome, term: t.term.toString(), funded_ms: t.fundedMs, disputed: t.disputed, dispute_open: t.disputeOpen };
     }
     return {
@@ -374,6 +391,10 @@ export class OperatorAccumulator {
       latency_count: this.latencyCount,
       disputed: this.disputedCount,
       open_disputes: this.openDisputes,
+      terminal: this.terminal,
+      released: this.released,
+      refunded: this.refunded,
+      receipted_volume_cents: this.volume,
       intents,
     };
   }
@@ -395,6 +416,10 @@ export class OperatorAccumulator {
     acc.latencyCount = state.latency_count;
     acc.disputedCount = state.disputed;
     acc.openDisputes = state.open_disputes;
+    acc.terminal = state.terminal;
+    acc.released = state.released;
+    acc.refunded = state.refunded;
+    acc.volume = state.receipted_volume_cents;
     for (const [id, t] of Object.entries(state.intents)) {
       acc.intents.set(id, { amountCents: t.amount_cents, outcome: t.outcome, term: BigInt(t.term), fundedMs: t.funded_ms, disputed: t.disputed, disputeOpen: t.dispute_open });
     }
