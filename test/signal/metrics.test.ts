@@ -3,6 +3,8 @@ import {
   assessFraud,
   computeFraudMetrics,
   detectFraudSignals,
+  disputeBaselineAt,
+  disputeBaselineFrom,
   evaluateReleaseGate,
   foldReviewCase,
   FRAUD_LOOKBACK_MS,
@@ -183,6 +185,10 @@ describe('operator fraud view (what the settlement hold check reads)', () => {
     const full = operatorFraudView({ events, reviewEvents: [], operatorDid: A, nowMs: atMs, mode: 'critical_hold' });
     expect(full.signals.map((x) => x.code).sort()).toEqual(['AMOUNT_ANOMALY', 'DISPUTE_CLUSTER']);
     expect(operatorFraudView({ events: recent, reviewEvents: [], operatorDid: A, nowMs: atMs, mode: 'critical_hold' })).toEqual(full);
+    // Only the payee's events plus the tenant baseline as two counts (what one SQL aggregate gives).
+    const baseline = disputeBaselineAt(events, atMs);
+    const payeeOnly = recent.filter((e) => e.operatorDid === A);
+    expect(operatorFraudView({ events: payeeOnly, reviewEvents: [], operatorDid: A, nowMs: atMs, mode: 'critical_hold', baseline: disputeBaselineFrom(baseline.disputes, baseline.base) })).toEqual(full);
     const body = fraudSignalsResponse({
       tenantId: 'tenant-a',
       scoreModelVersion: '1.0',

@@ -1,5 +1,5 @@
 import { SignalModelError } from './errors.ts';
-import { assessFraud, detectFraudSignals, FRAUD_SIGNAL_VERSION, FRAUD_V1_PARAMS, MODEL_SIGNAL_FAMILIES, SEVERITY_RANK, scanFraudEpisodes, type FraudAssessment, type FraudEpisode, type FraudParams, type FraudSeverity, type FraudSignal } from './fraud.ts';
+import { assessFraud, detectFraudSignals, FRAUD_SIGNAL_VERSION, FRAUD_V1_PARAMS, MODEL_SIGNAL_FAMILIES, SEVERITY_RANK, scanFraudEpisodes, type DisputeBaseline, type FraudAssessment, type FraudEpisode, type FraudParams, type FraudSeverity, type FraudSignal } from './fraud.ts';
 import { evaluateReleaseGate, metricsReliability, RELIABILITY_V1, type MetricsReliability, type ReleaseGateDecision, type ReleaseGateMode, type ReliabilityParams } from './gate.ts';
 import { isoTime, parseTime, type SignalEvent } from './history.ts';
 import { foldReviewCase, labelsFrom, requestStampsFrom, type ReviewCase, type ReviewEventRecord, type ReviewState } from './review.ts';
@@ -311,12 +311,15 @@ export function operatorFraudView(input: {
   nowMs: number;
   mode: ReleaseGateMode;
   action?: 'release' | 'refund';
+  /** Tenant dispute baseline at now (e.g. from one SQL aggregate); else computed from `events`, which must then hold every operator. */
+  baseline?: DisputeBaseline;
   fraudParams?: FraudParams;
   reliabilityParams?: ReliabilityParams;
 }): { signals: FraudSignal[]; assessment: FraudAssessment; gate: ReleaseGateDecision; reviewCase: ReviewCase; reliability: MetricsReliability } {
   const reviewEvents = input.reviewEvents.filter((e) => parseTime(e.recordedAt, 'recorded_at') <= input.nowMs);
   const signals = detectFraudSignals(input.events, input.operatorDid, input.nowMs, {
     requests: requestStampsFrom(reviewEvents).get(input.operatorDid) ?? [],
+    ...(input.baseline ? { baseline: input.baseline } : {}),
     ...(input.fraudParams ? { params: input.fraudParams } : {}),
   });
   const labels = labelsFrom(reviewEvents);
