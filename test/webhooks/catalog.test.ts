@@ -20,8 +20,8 @@ import {
   serializeEvent,
   SETTLEMENT_RAILS,
 } from '../../src/areas/webhooks/catalog.ts';
-import { INTENT_STATES as DOMAIN_STATES } from '../../src/domain/harbor/state-machine.ts';
-import { SETTLEMENT_RAILS as DOMAIN_RAILS } from '../../src/domain/harbor/rails.ts';
+import { INTENT_STATES as DOMAIN_STATES } from '../../src/areas/harbor/state-machine.ts';
+import { SETTLEMENT_RAILS as DOMAIN_RAILS } from '../../src/areas/harbor/rails.ts';
 
 // ajv-formats is CommonJS: its default export is the plugin function itself.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;

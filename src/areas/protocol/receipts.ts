@@ -534,7 +534,7 @@ export interface SettlementIntentView {
  * reports its outcome. An open dispute is not terminal (it may still resolve either way, and a
  * signed terminal receipt must never change); a voided intent never moved money and has no
  * protocol outcome. `escalated_external` is for a dispute handed to an outside process, which the
- * state machine (src/domain/harbor/state-machine.ts) does not have today.
+ * state machine (src/areas/harbor/state-machine.ts) does not have today.
  */
 export function protocolHarborState(intent: { state: string; disputeOutcome?: string | null }): ProtocolTerminalState | null {
   switch (intent.state) {
