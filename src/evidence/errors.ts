@@ -23,3 +23,67 @@ export interface VerifyFailure {
   check: string;
   message: string;
 }
+
+/** The outcome of verifying a bundle or a pack. */
+export interface VerifyReport {
+  ok: boolean;
+  format: 'bundle' | 'pack';
+  input: string;
+  /** Every failure in the order found; the first is the one to show. Capped at maxFailures. */
+  failures: VerifyFailure[];
+  /** Checks that ran, by name, with how many items each covered. */
+  checks: Record<string, number>;
+  /** Whether the signing key was given by the caller (pinned) or only read from the input. */
+  keyPinned: boolean;
+  signingPublicKeyHex?: string;
+  manifest?: { kind: string; tenantRealmId: string; jobId: string; generatedAt: string; disclosureTier: string };
+  checkpoint?: { origin: string; treeSize: number; rootHashBase64: string; time?: string; verifierKey: string };
+  artifacts?: Array<{ path: string; role: string; rows: number; sizeBytes: number }>;
+  ledger?: { events: number; proofMode: string; previousCheckpoints: number };
+}
+
+export class FailureList {
+  readonly items: VerifyFailure[] = [];
+  readonly checks: Record<string, number> = {};
+  constructor(readonly max = 100) {}
+
+  add(failure: VerifyFailure | null | undefined): boolean {
+    if (!failure) return false;
+    if (this.items.length < this.max) this.items.push(failure);
+    return true;
+  }
+
+  count(check: string, n = 1): void {
+    this.checks[check] = (this.checks[check] ?? 0) + n;
+  }
+
+  get full(): boolean {
+    return this.items.length >= this.max;
+  }
+}
+
+/** Splits a byte stream into lines (without the LF); a trailing unterminated line is reported by end(). */
+export class LineSplitter {
+  #rest: Buffer | null = null;
+
+  push(chunk: Buffer, onLine: (line: Buffer) => void): void {
+    let start = 0;
+    let data = chunk;
+    if (this.#rest) {
+      data = Buffer.concat([this.#rest, chunk]);
+      this.#rest = null;
+    }
+    for (let nl = data.indexOf(0x0a, start); nl >= 0; nl = data.indexOf(0x0a, start)) {
+      onLine(data.subarray(start, nl));
+      start = nl + 1;
+    }
+    if (start < data.length) this.#rest = Buffer.from(data.subarray(start));
+  }
+
+  /** Bytes after the last newline, if any (a file must end with a newline). */
+  end(): Buffer | null {
+    const rest = this.#rest;
+    this.#rest = null;
+    return rest;
+  }
+}

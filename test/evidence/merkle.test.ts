@@ -80,7 +80,7 @@ const ROOTS = Array.from({ length: N + 1 }, (_, n) => mth(DATA.slice(0, n)));
 
 function flip(h: Hash, byte = 0): Hash {
   const c = new Uint8Array(h);
-  c[byte] ^= 0x01;
+  c[byte] = c[byte]! ^ 0x01;
   return c;
 }
 
