@@ -62,28 +62,53 @@ export class FailureList {
   }
 }
 
-/** Splits a byte stream into lines (without the LF); a trailing unterminated line is reported by end(). */
+/**
+ * Splits a byte stream into lines (without the LF); a trailing unterminated line is reported by
+ * end(). A line longer than `maxLine` bytes is cut off there (its tail is dropped) so a file
+ * without newlines cannot make it buffer everything.
+ */
 export class LineSplitter {
-  #rest: Buffer | null = null;
+  #rest: Buffer[] = [];
+  #restLength = 0;
+  #overlong = false;
+  constructor(readonly maxLine = 64 * 1024 * 1024) {}
+
+  /** Whether some line was longer than maxLine. */
+  get overlong(): boolean {
+    return this.#overlong;
+  }
 
   push(chunk: Buffer, onLine: (line: Buffer) => void): void {
     let start = 0;
-    let data = chunk;
-    if (this.#rest) {
-      data = Buffer.concat([this.#rest, chunk]);
-      this.#rest = null;
-    }
-    for (let nl = data.indexOf(0x0a, start); nl >= 0; nl = data.indexOf(0x0a, start)) {
-      onLine(data.subarray(start, nl));
+    for (let nl = chunk.indexOf(0x0a); nl >= 0; nl = chunk.indexOf(0x0a, start)) {
+      if (this.#restLength > 0) {
+        this.#take(chunk.subarray(start, nl));
+        onLine(Buffer.concat(this.#rest, this.#restLength));
+        this.#rest = [];
+        this.#restLength = 0;
+      } else {
+        onLine(chunk.subarray(start, nl));
+      }
       start = nl + 1;
     }
-    if (start < data.length) this.#rest = Buffer.from(data.subarray(start));
+    if (start < chunk.length) this.#take(Buffer.from(chunk.subarray(start)));
+  }
+
+  #take(part: Buffer): void {
+    const room = this.maxLine - this.#restLength;
+    if (part.length > room) this.#overlong = true;
+    const kept = part.length > room ? part.subarray(0, Math.max(0, room)) : part;
+    if (kept.length) {
+      this.#rest.push(kept);
+      this.#restLength += kept.length;
+    }
   }
 
   /** Bytes after the last newline, if any (a file must end with a newline). */
   end(): Buffer | null {
-    const rest = this.#rest;
-    this.#rest = null;
+    const rest = this.#restLength ? Buffer.concat(this.#rest, this.#restLength) : null;
+    this.#rest = [];
+    this.#restLength = 0;
     return rest;
   }
 }

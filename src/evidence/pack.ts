@@ -164,13 +164,22 @@ export async function verifyPack(filePath: string, options: VerifyOptions = {}):
   let header: PackHeader | null = null;
   let checker: LedgerChecker | null = null;
   let stop = false;
+  let notAPack = false;
   let row = 0;
   const onHeader = (line: Buffer) => {
     let value: unknown;
+    const text = line.toString('utf8');
     try {
-      value = JSON.parse(line.toString('utf8'));
+      value = JSON.parse(text);
     } catch {
+      // A damaged pack still names its format; anything else is not a pack at all.
+      if (!text.includes(`"format":"${PACK_FORMAT}"`)) notAPack = true;
       failures.add({ file, row: 1, check: 'pack_header', message: 'line 1 is not JSON' });
+      stop = true;
+      return;
+    }
+    if (!value || typeof value !== 'object' || (value as { format?: unknown }).format !== PACK_FORMAT) {
+      notAPack = true;
       stop = true;
       return;
     }
@@ -214,7 +223,7 @@ export async function verifyPack(filePath: string, options: VerifyOptions = {}):
     checker = new LedgerChecker(file, checkpoint, header.proof_mode);
   };
 
-  const splitter = new LineSplitter();
+  const splitter = new LineSplitter(32 * 1024 * 1024);
   const onLine = (line: Buffer) => {
     row += 1;
     if (stop) return;
@@ -225,10 +234,15 @@ export async function verifyPack(filePath: string, options: VerifyOptions = {}):
     for await (const chunk of fs.createReadStream(filePath, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
       splitter.push(chunk, onLine);
       if (stop) break;
+      if (row === 0 && splitter.overlong) {
+        notAPack = true;
+        break;
+      }
     }
   } catch (error) {
     throw new UnreadableInputError(`cannot read ${filePath}: ${(error as Error).message}`);
   }
+  if (notAPack) throw new UnreadableInputError(`${filePath} is not a Paybond verifier pack (line 1 is not a ${PACK_FORMAT} header)`);
   const rest = splitter.end();
   if (rest && !stop) {
     onLine(rest);
