@@ -127,7 +127,13 @@ export function signManifest(core: ManifestCore, signer: Ed25519Signer): SignedM
 function assertIntegers(value: unknown, at: string): void {
   if (typeof value === 'number' && !Number.isSafeInteger(value)) throw new EvidenceError('manifest_not_canonical', `${at}: only safe integers may appear as numbers`);
   if (Array.isArray(value)) value.forEach((v, i) => assertIntegers(v, `${at}[${i}]`));
-  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) assertIntegers(v, `${at}.${k}`);
+  else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      // ECMAScript puts integer-like keys first whatever their order: they would break "JCS values".
+      if (/^(0|[1-9][0-9]*)$/.test(k)) throw new EvidenceError('manifest_not_canonical', `${at}: object keys may not be integers ("${k}")`);
+      assertIntegers(v, `${at}.${k}`);
+    }
+  }
 }
 
 /** manifest.json bytes: indented JSON, core fields in the SDK's order, then the signature fields. */
