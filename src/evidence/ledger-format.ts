@@ -75,9 +75,85 @@ export function ledgerRow(e: LedgerEventRecord, proof?: readonly Hash[]): string
 export type ProofMode = 'full' | 'inclusion';
 
 const ROW_HEAD = Buffer.from('{"event":{');
-const BODY_END = Buffer.from('},"hash":"');
+const HASH_KEY = Buffer.from(',"hash":"');
+const PREV_KEY = Buffer.from('","prev_hash":"');
+const PROOF_KEY = Buffer.from('","proof":[');
 const SEQ_KEY = Buffer.from(',"seq":');
-const TAIL = /^,"hash":"([0-9a-f]{64})","prev_hash":"([0-9a-f]{64})"(,"proof":\[((?:"[0-9a-f]{64}")(?:,"[0-9a-f]{64}")*)?\])?\}$/;
+/** Bytes after the body in a row without proof: ,"hash":"<64>","prev_hash":"<64>"} */
+const PLAIN_TAIL = HASH_KEY.length + 64 + PREV_KEY.length + 64 + 2;
+
+// Nibble values of lowercase hex digits; -1 for anything else (upper case is not canonical).
+const NIBBLE = new Int8Array(256).fill(-1);
+for (let i = 0; i < 16; i++) NIBBLE['0123456789abcdef'.charCodeAt(i)] = i;
+
+function isHexAt(buf: Buffer, at: number, n: number): boolean {
+  for (let i = at; i < at + n; i++) if (NIBBLE[buf[i]!]! < 0) return false;
+  return true;
+}
+
+/** Whether the 64 hex digits at `at` spell `bytes` (32 bytes); no string is built. */
+function hexEquals(buf: Buffer, at: number, bytes: Uint8Array): boolean {
+  for (let i = 0; i < 32; i++) {
+    if (((NIBBLE[buf[at + 2 * i]!]! << 4) | NIBBLE[buf[at + 2 * i + 1]!]!) !== bytes[i]) return false;
+  }
+  return true;
+}
+
+const matchesAt = (buf: Buffer, at: number, what: Buffer): boolean => at >= 0 && at + what.length <= buf.length && buf.compare(what, 0, what.length, at, at + what.length) === 0;
+
+interface RowLayout {
+  seq: number;
+  bodyStart: number;
+  bodyEnd: number;
+  hashAt: number;
+  prevAt: number;
+  /** Offsets of each proof hash's 64 hex digits; null when the row has no proof member. */
+  proofAt: number[] | null;
+}
+
+/**
+ * Locate the parts of a row without a full JSON parse: the verbatim body, the two hashes, the
+ * proof. Sound because nothing read here is trusted until the body's chain hash is recomputed and
+ * that hash is anchored in the signed tree: a body whose bytes hash to an anchored hash is the
+ * gateway's JCS body, in which `,"seq":` occurs once, at top level.
+ */
+function locateRow(line: Buffer): RowLayout | string {
+  if (!matchesAt(line, 0, ROW_HEAD)) return 'row does not start with {"event":{';
+  let hashKey = line.length - PLAIN_TAIL;
+  let proofAt: number[] | null = null;
+  if (!(line[line.length - 1] === 0x7d && line[line.length - 2] === 0x22 && matchesAt(line, hashKey, HASH_KEY))) {
+    // With a proof: ,"hash":"<64>","prev_hash":"<64>","proof":["<64>",…]}
+    hashKey = line.lastIndexOf(HASH_KEY);
+    const proofKey = hashKey + HASH_KEY.length + 64 + PREV_KEY.length + 64;
+    if (hashKey < 0 || !matchesAt(line, proofKey, PROOF_KEY) || line[line.length - 1] !== 0x7d || line[line.length - 2] !== 0x5d) {
+      return 'hash, prev_hash or proof is malformed (64 lowercase hex digits each; no other members)';
+    }
+    proofAt = [];
+    let at = proofKey + PROOF_KEY.length;
+    const end = line.length - 2;
+    while (at < end) {
+      if (line[at] !== 0x22 || line[at + 65] !== 0x22 || !isHexAt(line, at + 1, 64)) return 'proof is not a list of 64-hex-digit hashes';
+      proofAt.push(at + 1);
+      at += 66;
+      if (at < end && line[at++] !== 0x2c) return 'proof is not a list of 64-hex-digit hashes';
+    }
+    if (at !== end) return 'proof is not a list of 64-hex-digit hashes';
+  }
+  const hashAt = hashKey + HASH_KEY.length;
+  const prevAt = hashAt + 64 + PREV_KEY.length;
+  if (hashKey <= ROW_HEAD.length || line[hashKey - 1] !== 0x7d || !matchesAt(line, hashAt + 64, PREV_KEY) || line[prevAt + 64] !== 0x22 || !isHexAt(line, hashAt, 64) || !isHexAt(line, prevAt, 64)) {
+    return 'hash, prev_hash or proof is malformed (64 lowercase hex digits each; no other members)';
+  }
+  const bodyStart = ROW_HEAD.length - 1;
+  const at = line.indexOf(SEQ_KEY, bodyStart);
+  if (at < 0 || at >= hashKey) return 'event has no valid "seq"';
+  let i = at + SEQ_KEY.length;
+  let seq = 0;
+  if (line[i] === 0x30) return 'event has no valid "seq"';
+  for (; line[i]! >= 0x30 && line[i]! <= 0x39; i++) seq = seq * 10 + (line[i]! - 0x30);
+  if (seq === 0 || !Number.isSafeInteger(seq)) return 'event has no valid "seq"';
+  return { seq, bodyStart, bodyEnd: hashKey, hashAt, prevAt, proofAt };
+}
 
 export interface ParsedLedgerRow {
   seq: number;
@@ -87,27 +163,17 @@ export interface ParsedLedgerRow {
   proof: Hash[] | null;
 }
 
-/**
- * Split a row into its verbatim body bytes, hashes and proof without a full JSON parse. Sound
- * because nothing read here is trusted until the body's chain hash is recomputed and that hash is
- * anchored in the signed tree: a body whose bytes hash to an anchored hash is the gateway's JCS
- * body, in which `,"seq":` occurs once, at top level.
- */
+/** Split a row into its verbatim body bytes, hashes and proof (see locateRow), or say what is wrong. */
 export function parseLedgerRow(line: Buffer): ParsedLedgerRow | string {
-  if (line.length < ROW_HEAD.length || !line.subarray(0, ROW_HEAD.length).equals(ROW_HEAD)) return 'row does not start with {"event":{';
-  const end = line.lastIndexOf(BODY_END);
-  if (end < ROW_HEAD.length) return 'row has no "hash" member after the event';
-  const tail = TAIL.exec(line.toString('latin1', end + 1));
-  if (!tail) return 'hash, prev_hash or proof is malformed (64 lowercase hex digits each; no other members)';
-  const body = line.subarray(ROW_HEAD.length - 1, end + 1);
-  const at = body.indexOf(SEQ_KEY);
-  let seq = 0;
-  let i = at + SEQ_KEY.length;
-  if (at < 0 || body[i] === 0x30) return 'event has no valid "seq"';
-  for (; i < body.length && body[i]! >= 0x30 && body[i]! <= 0x39; i++) seq = seq * 10 + (body[i]! - 0x30);
-  if (seq === 0 || !Number.isSafeInteger(seq)) return 'event has no valid "seq"';
-  const proof = tail[3] === undefined ? null : tail[4] === undefined ? [] : tail[4].split(',').map((h) => new Uint8Array(Buffer.from(h.slice(1, -1), 'hex')));
-  return { seq, body, hashHex: tail[1]!, prevHashHex: tail[2]!, proof };
+  const r = locateRow(line);
+  if (typeof r === 'string') return r;
+  return {
+    seq: r.seq,
+    body: line.subarray(r.bodyStart, r.bodyEnd),
+    hashHex: line.toString('latin1', r.hashAt, r.hashAt + 64),
+    prevHashHex: line.toString('latin1', r.prevAt, r.prevAt + 64),
+    proof: r.proofAt && r.proofAt.map((at) => new Uint8Array(Buffer.from(line.toString('latin1', at, at + 64), 'hex'))),
+  };
 }
 
 /**
@@ -126,8 +192,8 @@ export class LedgerChecker {
   readonly #mode: ProofMode;
   readonly #acc = new MerkleAccumulator();
   #lastSeq = 0;
-  #lastHash: Buffer | null = null;
-  #lastHashHex = GENESIS_HASH;
+  // The genesis hash (64 zero hex digits) is 32 zero bytes.
+  #lastHash: Uint8Array = new Uint8Array(32);
   #rows = 0;
   #scratch = Buffer.alloc(4096);
 
@@ -141,53 +207,58 @@ export class LedgerChecker {
     return this.#rows;
   }
 
+  #fail(row: number, check: string, message: string): VerifyFailure {
+    return { file: this.#file, row, check, message };
+  }
+
   /**
    * Check one row (its bytes without the newline); `row` is its 1-based line number. After a
    * failure the row's claimed hash and seq still advance the state, so one bad row yields one
-   * failure rather than a cascade.
+   * failure rather than a cascade. This runs once per event of a pack (a million times), hence
+   * the byte-level code: no JSON parse, no hex strings.
    */
   check(line: Buffer, row: number): VerifyFailure | null {
     this.#rows += 1;
-    const fail = (check: string, message: string): VerifyFailure => ({ file: this.#file, row, check, message });
-    const parsed = parseLedgerRow(line);
-    if (typeof parsed === 'string') return fail('ledger_row_malformed', parsed);
-    const { seq, body, hashHex, prevHashHex } = parsed;
+    const r = locateRow(line);
+    if (typeof r === 'string') return this.#fail(row, 'ledger_row_malformed', r);
+    const seq = r.seq;
     let failure: VerifyFailure | null = null;
 
-    const prevBytes = prevHashHex === this.#lastHashHex && this.#lastHash ? this.#lastHash : Buffer.from(prevHashHex, 'hex');
-    const needed = 32 + body.length;
+    const linked = hexEquals(line, r.prevAt, this.#lastHash);
+    const prevBytes = linked ? this.#lastHash : Buffer.from(line.toString('latin1', r.prevAt, r.prevAt + 64), 'hex');
+    const needed = 32 + r.bodyEnd - r.bodyStart;
     if (needed > this.#scratch.length) this.#scratch = Buffer.alloc(needed * 2);
-    prevBytes.copy(this.#scratch, 0);
-    body.copy(this.#scratch, 32);
-    let digest = oneShotHash('sha256', this.#scratch.subarray(0, needed), 'buffer');
-    if (digest.toString('hex') !== hashHex) {
-      failure = fail('ledger_chain_hash', `event seq ${seq}: hash is not SHA-256(prev_hash || event) — the event or its hash was changed`);
-      digest = Buffer.from(hashHex, 'hex');
+    this.#scratch.set(prevBytes, 0);
+    line.copy(this.#scratch, 32, r.bodyStart, r.bodyEnd);
+    let digest: Uint8Array = oneShotHash('sha256', this.#scratch.subarray(0, needed), 'buffer');
+    if (!hexEquals(line, r.hashAt, digest)) {
+      failure = this.#fail(row, 'ledger_chain_hash', `event seq ${seq}: hash is not SHA-256(prev_hash || event) — the event or its hash was changed`);
+      digest = Buffer.from(line.toString('latin1', r.hashAt, r.hashAt + 64), 'hex');
     }
 
     const expectedSeq = this.#lastSeq + 1;
     if (this.#mode === 'full' ? seq !== expectedSeq : seq < expectedSeq) {
-      failure ??= fail('ledger_seq_order', this.#mode === 'full' ? `expected seq ${expectedSeq}, found ${seq} (a full ledger has every event in order)` : `seq ${seq} does not follow seq ${this.#lastSeq}`);
-    } else if (seq === expectedSeq && prevHashHex !== this.#lastHashHex) {
-      failure ??= fail('ledger_chain_link', seq === 1 ? 'the first event does not start from the genesis hash' : `prev_hash of seq ${seq} is not the hash of seq ${seq - 1}`);
+      failure ??= this.#fail(row, 'ledger_seq_order', this.#mode === 'full' ? `expected seq ${expectedSeq}, found ${seq} (a full ledger has every event in order)` : `seq ${seq} does not follow seq ${this.#lastSeq}`);
+    } else if (seq === expectedSeq && !linked) {
+      failure ??= this.#fail(row, 'ledger_chain_link', seq === 1 ? 'the first event does not start from the genesis hash' : `prev_hash of seq ${seq} is not the hash of seq ${seq - 1}`);
     }
     if (seq > this.#checkpoint.treeSize) {
-      failure ??= fail('ledger_inclusion_proof', `seq ${seq} is beyond the checkpoint (tree size ${this.#checkpoint.treeSize})`);
+      failure ??= this.#fail(row, 'ledger_inclusion_proof', `seq ${seq} is beyond the checkpoint (tree size ${this.#checkpoint.treeSize})`);
     } else if (this.#mode === 'inclusion') {
-      if (!parsed.proof) failure ??= fail('ledger_inclusion_proof', `event seq ${seq} has no inclusion proof`);
+      if (!r.proofAt) failure ??= this.#fail(row, 'ledger_inclusion_proof', `event seq ${seq} has no inclusion proof`);
       else {
-        const root = rootFromInclusionProof(leafHash(digest), seq - 1, this.#checkpoint.treeSize, parsed.proof);
+        const proof = r.proofAt.map((at) => new Uint8Array(Buffer.from(line.toString('latin1', at, at + 64), 'hex')));
+        const root = rootFromInclusionProof(leafHash(digest), seq - 1, this.#checkpoint.treeSize, proof);
         if (!root || !equalHash(root, this.#checkpoint.rootHash)) {
-          failure ??= fail('ledger_inclusion_proof', `inclusion proof of seq ${seq} does not lead to the checkpoint root (tree size ${this.#checkpoint.treeSize})`);
+          failure ??= this.#fail(row, 'ledger_inclusion_proof', `inclusion proof of seq ${seq} does not lead to the checkpoint root (tree size ${this.#checkpoint.treeSize})`);
         }
       }
     } else {
-      if (parsed.proof) failure ??= fail('ledger_row_malformed', 'a full ledger carries no per-event proofs');
+      if (r.proofAt) failure ??= this.#fail(row, 'ledger_row_malformed', 'a full ledger carries no per-event proofs');
       this.#acc.append(leafHash(digest));
     }
     this.#lastSeq = Math.max(seq, this.#lastSeq);
     this.#lastHash = digest;
-    this.#lastHashHex = hashHex;
     return failure;
   }
 
