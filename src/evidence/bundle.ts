@@ -426,7 +426,7 @@ export async function verifyBundle(filePath: string, options: VerifyOptions = {}
       const splitter = new LineSplitter();
       let row = 0;
       let onLine: (line: Buffer) => void;
-      let finish: () => void = () => undefined;
+      let finish: () => void | Promise<void> = () => undefined;
       let noteText: Buffer[] = [];
 
       if (artifact.role === 'checkpoint') {
@@ -455,7 +455,7 @@ export async function verifyBundle(filePath: string, options: VerifyOptions = {}
           onLine = (line) => {
             if (!failures.full) failures.add(checker.check(line, row));
           };
-          finish = () => {
+          finish = async () => {
             failures.add(checker.finish());
             failures.count(artifact.proof_mode === 'full' ? 'ledger_tree_root' : 'ledger_inclusion_proof', checker.rows);
             failures.count('ledger_chain_hash', checker.rows);
@@ -493,7 +493,7 @@ export async function verifyBundle(filePath: string, options: VerifyOptions = {}
         failures.add({ file: artifact.path, row, check: 'artifact_trailing_newline', message: 'the last line has no newline' });
         onLine(rest);
       }
-      finish();
+      await finish();
       const digest = stats.hash.digest('hex');
       failures.count('artifact_sha256');
       if (digest !== artifact.sha256) failures.add({ file: artifact.path, check: 'artifact_sha256', message: `SHA-256 is ${digest}, the manifest says ${artifact.sha256}` });

@@ -256,7 +256,8 @@ export async function verifyPack(filePath: string, options: VerifyOptions = {}):
     failures.count(h.proof_mode === 'full' ? 'ledger_tree_root' : 'ledger_inclusion_proof', c.rows);
     failures.count('ledger_chain_hash', c.rows);
     report.ledger = { events: c.rows, proofMode: h.proof_mode, previousCheckpoints: h.previous_checkpoints.length };
-  } else if (!header && !stop) {
+  }
+  if (!header && !stop) {
     failures.add({ file, row: 1, check: 'pack_header', message: 'the file is empty' });
   }
   report.ok = failures.items.length === 0;

@@ -38,3 +38,26 @@ describe('ledger event format', () => {
     expect(() => ledgerRow({ ...e, amountCents: 5 })).toThrow(/does not match/);
   });
 });
+
+describe('the streaming root of full-mode checks', () => {
+  it('computes the same RFC 9162 root as MerkleAccumulator, from bytes or hex', async () => {
+    const { StreamingRoot } = await import('../../src/evidence/ledger-format.ts');
+    const { MerkleAccumulator, leafHash } = await import('../../src/evidence/merkle.ts');
+    const { createHash } = await import('node:crypto');
+    for (const n of [0, 1, 2, 3, 7, 8, 9, 1000, 4097]) {
+      const fromBytes = new StreamingRoot();
+      const fromHex = new StreamingRoot();
+      const reference = new MerkleAccumulator();
+      for (let i = 0; i < n; i++) {
+        const d = createHash('sha256').update(`${n}/${i}`).digest();
+        fromBytes.append(d);
+        fromHex.appendHex(d.toString('hex'));
+        reference.append(leafHash(d));
+      }
+      const want = Buffer.from(reference.root()).toString('hex');
+      expect(Buffer.from(fromBytes.root()).toString('hex'), `n=${n}`).toBe(want);
+      expect(Buffer.from(fromHex.root()).toString('hex'), `n=${n}`).toBe(want);
+      expect(fromHex.size).toBe(n);
+    }
+  });
+});
