@@ -8,7 +8,7 @@ import { EMPTY_ROOT, equalHash, leafHash, rootFromInclusionProof, verifyConsiste
  * The ledger event as exported: its hashed body, its chain hash and, in bundles, its Merkle proof.
  *
  * DUPLICATION NOTE: ledgerEventBody() and ledgerChainHash() define the same bytes as eventBody() and
- * chainHash() in src/domain/harbor/ledger.ts. This file is the format's definition (an offline
+ * chainHash() in src/areas/harbor/ledger.ts. This file is the format's definition (an offline
  * verifier must not depend on the gateway), so ledger.ts should import these two instead of
  * keeping its own copies; test/evidence/ledger-format.test.ts pins both to the same vectors.
  */

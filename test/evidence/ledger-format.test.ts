@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chainHash, eventBody } from '../../src/domain/harbor/ledger.ts';
+import { chainHash, eventBody } from '../../src/areas/harbor/ledger.ts';
 import { GENESIS_HASH, ledgerChainHash, ledgerEventBody, ledgerRow, parseLedgerRow } from '../../src/evidence/ledger-format.ts';
 import { makeLedger } from './helpers.ts';
 
