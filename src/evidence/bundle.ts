@@ -609,26 +609,29 @@ async function checkZipLayout(filePath: string, zipfile: yauzl.ZipFile, entries:
       if (local.compressionMethod !== entry.compressionMethod) mismatch.push('compression method');
       if (local.generalPurposeBitFlag !== entry.generalPurposeBitFlag) mismatch.push('flags');
       if (local.lastModFileTime !== entry.lastModFileTime || local.lastModFileDate !== entry.lastModFileDate) mismatch.push('modification time');
-      const zip64 = entry.compressedSize >= 0xffffffff || entry.uncompressedSize >= 0xffffffff || local.compressedSize === 0xffffffff;
+      // APPNOTE 4.3.9.2: the data descriptor's sizes are 8 bytes when the local header has a ZIP64 extra field.
+      const zip64 = hasZip64Extra(local.extraField);
       const hasDescriptor = (entry.generalPurposeBitFlag & 0x8) !== 0;
       const localSaysSizes = !(hasDescriptor && local.crc32 === 0 && local.compressedSize === 0 && local.uncompressedSize === 0);
-      if (localSaysSizes && !zip64 && (local.crc32 !== entry.crc32 || local.compressedSize !== entry.compressedSize || local.uncompressedSize !== entry.uncompressedSize)) {
+      if (localSaysSizes && local.compressedSize !== 0xffffffff && (local.crc32 !== entry.crc32 || local.compressedSize !== entry.compressedSize || local.uncompressedSize !== entry.uncompressedSize)) {
         mismatch.push('CRC-32 or sizes');
       }
       let end = local.fileDataStart + entry.compressedSize;
       if (hasDescriptor) {
+        // The descriptor's sizes are 4 bytes, or 8 in ZIP64 form (writers differ on when they use
+        // which, e.g. yazl's ZIP64 descriptors come without a ZIP64 local extra field): accept the
+        // form whose values equal the central record, preferring the one the extra field announces.
         const d = await read(end, 24);
         const sig = d.length >= 4 && d.readUInt32LE(0) === 0x08074b50 ? 4 : 0;
-        const width = zip64 ? 8 : 4;
-        const need = sig + 4 + 2 * width;
-        if (d.length < need) mismatch.push('data descriptor (truncated)');
-        else {
-          const dCrc = d.readUInt32LE(sig);
-          const dComp = zip64 ? Number(d.readBigUInt64LE(sig + 4)) : d.readUInt32LE(sig + 4);
-          const dUncomp = zip64 ? Number(d.readBigUInt64LE(sig + 12)) : d.readUInt32LE(sig + 8);
-          if (dCrc !== entry.crc32 || dComp !== entry.compressedSize || dUncomp !== entry.uncompressedSize) mismatch.push('data descriptor');
-        }
-        end += need;
+        const forms = zip64 ? [8, 4] : [4, 8];
+        const width = forms.find((w) => {
+          if (d.length < sig + 4 + 2 * w) return false;
+          const comp = w === 8 ? Number(d.readBigUInt64LE(sig + 4)) : d.readUInt32LE(sig + 4);
+          const uncomp = w === 8 ? Number(d.readBigUInt64LE(sig + 12)) : d.readUInt32LE(sig + 8);
+          return d.readUInt32LE(sig) === entry.crc32 && comp === entry.compressedSize && uncomp === entry.uncompressedSize;
+        });
+        if (width === undefined) mismatch.push('data descriptor');
+        end += sig + 4 + 2 * (width ?? forms[0]!);
       }
       if (mismatch.length) failures.add({ file: name, check: 'zip_local_header', message: `local header and central directory disagree: ${mismatch.join(', ')}` });
       spans.push({ start: entry.relativeOffsetOfLocalHeader, end, name });
@@ -647,6 +650,13 @@ async function checkZipLayout(filePath: string, zipfile: yauzl.ZipFile, entries:
   } finally {
     await fh.close();
   }
+}
+
+function hasZip64Extra(extra: Buffer): boolean {
+  for (let at = 0; at + 4 <= extra.length; at += 4 + extra.readUInt16LE(at + 2)) {
+    if (extra.readUInt16LE(at) === 0x0001) return true;
+  }
+  return false;
 }
 
 async function findEndOfCentralDirectory(read: (pos: number, n: number) => Promise<Buffer>, size: number): Promise<{ cdOffset: number; cdSize: number; cdEnd: number; entries: number } | null> {

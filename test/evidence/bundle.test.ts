@@ -8,7 +8,7 @@ import { EvidenceError } from '../../src/evidence/errors.ts';
 import type { LedgerEventRecord } from '../../src/evidence/ledger-format.ts';
 import { ARBITRATION_PACKAGE_KIND, checkManifestSignature, manifestSignedPayload, serializeManifest, signManifest, type SignedManifest } from '../../src/evidence/manifest.ts';
 import { auditRows, checkpointFor, GENERATED_AT, makeLedger, ORIGIN, otherSigner, signer, tempDir, TENANT, treeOf } from './helpers.ts';
-import { entryDataRange, flipByte, readZip, repackZip } from './zip-tools.ts';
+import { entryDataRange, flipByte, readZip, repackZip, writeZip } from './zip-tools.ts';
 
 const events = makeLedger(40);
 const tree = treeOf(events);
@@ -83,6 +83,16 @@ describe('bundle round trip', () => {
     const s2 = await writeBundle(input({ kind: ARBITRATION_PACKAGE_KIND, jobId: 'arb_1', exportFilter: { case_id: 'dcase_1' }, ledger: undefined, artifacts: [{ path: 'case.jsonl', rows: [{ case_id: 'dcase_1' }] }] }), arb);
     expect(s2.manifest.checkpoint_last_ledger_seq).toBeUndefined();
     expect(await verifyBundle(arb)).toMatchObject({ ok: true, manifest: { kind: ARBITRATION_PACKAGE_KIND } });
+  });
+
+  it('the same content re-zipped by another writer (ZIP64, data descriptors or not) still verifies', async () => {
+    const entries = await readZip(good);
+    for (const options of [{ zip64: true, streamed: true }, { zip64: true, streamed: false }, { zip64: false, streamed: false }]) {
+      const file = variant(`rezipped-${options.zip64}-${options.streamed}.zip`);
+      await writeZip(file, entries, options);
+      const report = await verifyBundle(file);
+      expect(report.failures, JSON.stringify(options)).toEqual([]);
+    }
   });
 
   it('streams 120,000 rows from an async source without holding them', async () => {

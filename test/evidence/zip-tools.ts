@@ -17,10 +17,14 @@ export async function readZip(file: string): Promise<Array<{ name: string; data:
 }
 
 /** A well-formed ZIP with the given entries (what a tamperer who re-zips would produce). */
-export async function writeZip(file: string, entries: Array<{ name: string; data: Buffer }>): Promise<void> {
+export async function writeZip(file: string, entries: Array<{ name: string; data: Buffer }>, options: { zip64?: boolean; streamed?: boolean } = {}): Promise<void> {
   const zip = new yazl.ZipFile();
-  for (const e of entries) zip.addBuffer(e.data, e.name, { mtime: new Date('2026-12-01T12:00:00Z') });
-  zip.end();
+  const entryOptions = { mtime: new Date('2026-12-01T12:00:00Z'), forceZip64Format: !!options.zip64 };
+  for (const e of entries) {
+    if (options.streamed) zip.addReadStream(Readable.from([e.data]), e.name, entryOptions);
+    else zip.addBuffer(e.data, e.name, entryOptions);
+  }
+  zip.end({ forceZip64Format: !!options.zip64, comment: '' });
   await new Promise<void>((resolve, reject) => {
     const out = fs.createWriteStream(file);
     zip.outputStream.pipe(out).on('close', () => resolve()).on('error', reject);
