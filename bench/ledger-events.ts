@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chainHash, eventBody, GENESIS_HASH } from '../src/areas/harbor/ledger.ts';
+import { GENESIS_HASH, ledgerChainHash as chainHash, ledgerEventBody as eventBody } from '../src/evidence/ledger-format.ts';
 
 export const LEDGER_TENANT = 'ten_benchledger';
 const TYPES = ['intent.created', 'funding.succeeded', 'evidence.submitted', 'settlement.requested', 'settlement.released', 'settlement.settled'];

@@ -1,6 +1,6 @@
 /** P4 baseline: a bare SHA-256 chain over the same canonical event bytes, in node:crypto. */
 import { createHash } from 'node:crypto';
-import { eventBody, GENESIS_HASH } from '../src/areas/harbor/ledger.ts';
+import { GENESIS_HASH, ledgerEventBody as eventBody } from '../src/evidence/ledger-format.ts';
 import { syntheticEvent } from './ledger-events.ts';
 
 const n = Number(process.env.EVENTS ?? 1_000_000);

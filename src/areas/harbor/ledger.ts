@@ -1,11 +1,15 @@
-import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../crypto/canonical-json.ts';
 import { newId, sha256Hex } from '../../crypto/hash.ts';
 import type { ServiceContext } from '../../context.ts';
 import type { SqlQuery } from '../../db.ts';
 import type { Tx } from '../../db.ts';
+import { publishDomainEvent } from '../../kernel/events.ts';
+import { GENESIS_HASH, ledgerChainHash, ledgerEventBody, type LedgerEventRecord } from '../../evidence/ledger-format.ts';
 
-export const GENESIS_HASH = '0'.repeat(64);
+export { GENESIS_HASH };
+
+/** The stored event: the exported ledger row format (src/evidence/ledger-format.ts defines its hashed bytes). */
+type StoredEvent = LedgerEventRecord;
 
 export interface LedgerEventInput {
   tenantId: string;
@@ -15,41 +19,6 @@ export interface LedgerEventInput {
   currency?: string | null;
   payload: unknown;
 }
-
-interface StoredEvent {
-  tenantId: string;
-  seq: number;
-  intentId: string | null;
-  type: string;
-  amountCents: number | null;
-  currency: string | null;
-  actorType: string;
-  actorId: string | null;
-  payloadDigest: string;
-  occurredAt: string;
-  prevHash: string;
-  hash: string;
-}
-
-/** The exact bytes that are hashed: JCS of these fields. Never change their set or meaning. */
-export function eventBody(e: Omit<StoredEvent, 'prevHash' | 'hash'>): string {
-  return canonicalJson({
-    schema_version: 1,
-    tenant_id: e.tenantId,
-    seq: e.seq,
-    intent_id: e.intentId,
-    type: e.type,
-    amount_cents: e.amountCents,
-    currency: e.currency,
-    actor: { type: e.actorType, id: e.actorId },
-    payload_digest_sha256_hex: e.payloadDigest,
-    occurred_at: e.occurredAt,
-  });
-}
-
-/** hash = SHA-256(prev_hash bytes || JCS(event)). */
-export const chainHash = (prevHash: string, body: string): string =>
-  createHash('sha256').update(Buffer.from(prevHash, 'hex')).update(body, 'utf8').digest('hex');
 
 /**
  * Append one event to the tenant's chain, in the caller's transaction (so it commits with the
@@ -94,12 +63,24 @@ export async function appendLedgerEvent(tx: Tx, ctx: ServiceContext, input: Ledg
   for (const value of [event.tenantId, event.intentId, event.type, event.currency, event.actorType, event.actorId]) {
     if (value !== null && !SAFE_VALUE.test(value)) throw new Error(`ledger value outside the safe charset: ${JSON.stringify(value)}`);
   }
-  const hash = chainHash(head.hash, eventBody(event));
+  const hash = ledgerChainHash(head.hash, ledgerEventBody(event));
   const stored = { ...event, prevHash: head.hash, hash };
   await tx.ledgerEvent.create({ data: { id: newId('led'), ...stored } });
   await tx.ledgerHead.update({ where: { tenantId: input.tenantId }, data: { seq: event.seq, hash } });
   head.seq = event.seq;
   head.hash = hash;
+  await publishDomainEvent(tx, ctx, {
+    kind: 'ledger',
+    tenantId: stored.tenantId,
+    seq: stored.seq,
+    hash: stored.hash,
+    intentId: stored.intentId,
+    type: stored.type,
+    amountCents: stored.amountCents,
+    currency: stored.currency,
+    occurredAt: stored.occurredAt,
+    payload: input.payload ?? {},
+  });
   return stored;
 }
 
@@ -113,7 +94,7 @@ export interface ChainReport {
 }
 
 /**
- * The event body of eventBody(), built by the database for every stored row. Ledger string fields
+ * The event body of ledgerEventBody(), built by the database for every stored row. Ledger string fields
  * are drawn from a charset that JSON never escapes (SAFE_VALUE, enforced on append), so plain
  * concatenation yields exactly the JCS bytes. Any tampering changes the recomputed hash, however
  * the tampered value is written.

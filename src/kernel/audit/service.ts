@@ -4,6 +4,7 @@ import { describedEnum } from '../json-schema.ts';
 import { newId, sha256Hex } from '../../crypto/hash.ts';
 import type { ServiceContext } from '../../context.ts';
 import { redact, redactString } from './redact.ts';
+import { publishDomainEvent } from '../events.ts';
 
 import type { Tx } from '../../db.ts';
 
@@ -31,11 +32,12 @@ export interface AuditInput {
 
 /**
  * Append one redacted audit event. Call it with the transaction client of the write it
- * describes, so the event and the change commit (or fail) together.
+ * describes, so the event and the change commit (or fail) together; observers of domain events
+ * (src/kernel/events.ts) see it in that same transaction.
  */
 export async function recordAudit(db: Tx, ctx: ServiceContext, input: AuditInput): Promise<void> {
   const key = ctx.runtime.keys.hmacSecret;
-  await db.auditEvent.create({
+  const row = await db.auditEvent.create({
     data: {
       id: newId('aud'),
       tenantId: input.tenantId,
@@ -50,5 +52,16 @@ export async function recordAudit(db: Tx, ctx: ServiceContext, input: AuditInput
       details: redact(input.details ?? {}, key) as Prisma.InputJsonValue,
       createdAt: ctx.runtime.clock.now(),
     },
+  });
+  await publishDomainEvent(db, ctx, {
+    kind: 'audit',
+    id: row.id,
+    tenantId: row.tenantId,
+    eventType: row.eventType,
+    resource: row.resource,
+    resourceId: row.resourceId,
+    decision: row.decision,
+    details: row.details,
+    occurredAt: row.createdAt,
   });
 }
