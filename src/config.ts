@@ -23,6 +23,8 @@ const envSchema = z.object({
   PUBLIC_BASE_URL: z.url().optional(),
   JWT_PRIVATE_KEY: z.string().includes('PRIVATE KEY', { message: 'must be a PKCS#8 PEM Ed25519 private key' }).optional(),
   SERVER_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  GATEWAY_SIGNING_KEY: z.string().includes('PRIVATE KEY', { message: 'must be a PKCS#8 PEM Ed25519 private key' }).optional(),
+  SIGNAL_SIGNING_KEY: z.string().includes('PRIVATE KEY', { message: 'must be a PKCS#8 PEM Ed25519 private key' }).optional(),
   ACCESS_TOKEN_TTL_SECONDS: seconds(3600).default(900),
   REFRESH_TOKEN_TTL_SECONDS: seconds(90 * 86400).default(30 * 86400),
   HARBOR_TOKEN_TTL_SECONDS: seconds(3600).default(300),

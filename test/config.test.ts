@@ -46,3 +46,28 @@ describe('configuration', () => {
     if (name.includes('SECRET') || name.includes('URL')) expect(message).not.toContain(value);
   });
 });
+
+describe('server keys', () => {
+  it('adds the signing keys to a secrets file written before they existed, keeping the JWT key and server secret', async () => {
+    const { default: fs } = await import('node:fs');
+    const { default: os } = await import('node:os');
+    const { default: path } = await import('node:path');
+    const { generateKeyPairSync } = await import('node:crypto');
+    const { loadServerKeys } = await import('../src/secrets.ts');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'paybond-keys-'));
+    const jwt = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    fs.writeFileSync(path.join(dir, 'secrets.json'), JSON.stringify({ jwt_private_key_pem: jwt, server_secret: 's'.repeat(40) }), { mode: 0o600 });
+    const config = loadConfig({ DATA_DIR: dir });
+    const first = await loadServerKeys(config);
+    const second = await loadServerKeys(config);
+    const stored = JSON.parse(fs.readFileSync(path.join(dir, 'secrets.json'), 'utf8'));
+    expect(stored.jwt_private_key_pem).toBe(jwt);
+    expect(stored.server_secret).toBe('s'.repeat(40));
+    expect(first.signing.publicKeyHex).toMatch(/^[0-9a-f]{64}$/);
+    expect(second.signing.publicKeyHex).toBe(first.signing.publicKeyHex);
+    expect(second.signalSigning.publicKeyHex).toBe(first.signalSigning.publicKeyHex);
+    expect(first.signalSigning.publicKeyHex).not.toBe(first.signing.publicKeyHex);
+    expect(fs.statSync(path.join(dir, 'secrets.json')).mode & 0o777).toBe(0o600);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
