@@ -34,7 +34,7 @@ async function main(): Promise<number> {
       const { handle, release } = await open();
       try {
         if (command === 'deploy') {
-          const applied = await applyMigrations(handle.factory);
+          const applied = await applyMigrations(handle);
           console.log(applied.length ? `Applied: ${applied.join(', ')}` : 'No pending migrations.');
         } else {
           console.log(JSON.stringify(await diagnose(handle.factory), null, 2));

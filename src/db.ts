@@ -120,7 +120,7 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
     // Loading the WASM schema engine costs more than the rest of a restart; only do it when needed.
     const pending = await pendingMigrations((sql) => db.$queryRawUnsafe(sql));
     if (pending.length && config.migrateOnStart) {
-      const applied = await applyMigrations(handle.factory);
+      const applied = await applyMigrations(handle);
       if (applied.length) log.info({ migrations: applied }, 'database migrated');
     } else if (pending.length) {
       throw new StartupError(
