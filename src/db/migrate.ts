@@ -157,6 +157,17 @@ async function openSession(handle: AdapterHandle): Promise<MigrationSession> {
   return { exec: async (script) => void (await client.query(script)), rows: async (sql) => (await client.query(sql)).rows, close: () => client.end() };
 }
 
+/** Names of the migrations recorded as finished (empty when there is no history table yet). */
+export async function finishedMigrations(handle: AdapterHandle): Promise<string[]> {
+  const session = await openSession(handle);
+  try {
+    const rows = await session.rows('SELECT "migration_name" FROM "_prisma_migrations" WHERE "finished_at" IS NOT NULL').catch(() => []);
+    return rows.map((r) => String(r.migration_name));
+  } finally {
+    await session.close();
+  }
+}
+
 export async function applyMigrations(handle: AdapterHandle, dir = migrationsDir): Promise<string[]> {
   const { migrationDirectories } = await listMigrations(dir);
   const session = await openSession(handle);
