@@ -17,6 +17,8 @@ export interface Command<O extends Options> {
   options: O;
   /** Positional arguments allowed (subcommands). */
   positionals?: boolean;
+  /** Exit code when the command cannot do its work (configuration, database); default 1. */
+  errorExit?: number;
   run(args: { values: ReturnType<typeof parseArgs<{ options: O; allowPositionals: true }>>['values']; positionals: string[] }): Promise<number>;
 }
 
@@ -58,7 +60,7 @@ export function runCommand<O extends Options>(command: Command<O>): void {
       if (error instanceof UsageError) process.stderr.write(`${message}\n\n${command.usage}\n`);
       else if (message) process.stderr.write(`${message}\n`);
       else process.stderr.write(`Unexpected error: ${process.env.DEBUG ? ((error as Error).stack ?? String(error)) : ((error as Error).message ?? String(error))} (DEBUG=1 for details)\n`);
-      process.exit(error instanceof UsageError ? 2 : 1);
+      process.exit(error instanceof UsageError ? 2 : (command.errorExit ?? 1));
     },
   );
 }

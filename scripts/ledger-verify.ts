@@ -15,7 +15,8 @@ runCommand({
   usage: `usage: npm run ledger:verify [-- --tenant <tenant id>]
 
 Recomputes each tenant's hash chain in the database and prints one JSON report per tenant.
-Exit 0: every chain intact; 1: a chain is broken (its first break is reported); 2: usage.`,
+Exit 0: every chain intact; 1: a chain is broken (its first break is reported); 2: usage, or the\ndatabase could not be read (e.g. a running gateway holds the embedded database).`,
+  errorExit: 2,
   options: { tenant: { type: 'string' } },
   async run({ values }) {
     progress('opening the database');
