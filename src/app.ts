@@ -17,6 +17,7 @@ import { useCredentials } from './plugins/credentials.ts';
 import { useIdempotency } from './plugins/idempotency.ts';
 import { useRateLimits } from './plugins/rate-limits.ts';
 import { createMaskError } from './plugins/errors.ts';
+import { useOpenTelemetry } from '@envelop/opentelemetry';
 import { useRestRouter } from '../rest-compat/router.ts';
 import { routes } from '../rest-compat/routes/index.ts';
 
@@ -46,12 +47,13 @@ export function createApp(runtime: Runtime): GatewayApp {
       error: (...args) => log.error(args.map(String).join(' ')),
     },
     plugins: [
-      useHttp(config, log),
+      useHttp(config, log, runtime),
       useAdmission(config),
       useRestRouter(routes, runtime, schema),
       useCredentials(runtime),
       ...(config.RATE_LIMITS === 'on' ? [useRateLimits(runtime)] : []),
       useIdempotency(runtime),
+      ...(runtime.tracerProvider ? [useOpenTelemetry({ resolvers: false, variables: false, result: false, document: false }, runtime.tracerProvider, undefined, undefined, 'paybond-gateway')] : []),
       ...[
         maxDepthPlugin({ n: 12, flattenFragments: true, propagateOnRejection: true, onReject: [armorReject] }),
         maxAliasesPlugin({ n: 20, propagateOnRejection: true, onReject: [armorReject] }),

@@ -5,6 +5,7 @@ import { PrismaClient, type Prisma } from './generated/prisma/client.ts';
 import { openPglite, openPostgres, type AdapterHandle } from './db/adapters.ts';
 import { applyMigrations, pendingMigrations } from './db/migrate.ts';
 import type { Logger } from './logger.ts';
+import { metrics } from './kernel/metrics.ts';
 
 /** A transaction client: what every write inside `db.$transaction` receives. */
 export type Tx = Prisma.TransactionClient;
@@ -95,6 +96,13 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/** The Prisma client on an adapter, with statement latency reported to the metrics. */
+export function newPrismaClient(handle: AdapterHandle): PrismaClient {
+  const db = new PrismaClient({ adapter: handle.factory, transactionOptions: TRANSACTION_OPTIONS, log: [{ emit: 'event', level: 'query' }] });
+  db.$on('query', (event) => metrics.dbQueryDuration.observe(event.duration / 1000));
+  return db;
+}
+
 /** host:port/database of a connection URL, never its credentials. */
 const safeLocation = (url: string) => {
   try {
@@ -128,7 +136,7 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
   } else {
     handle = await openPostgres(config.database.url, config.DATABASE_POOL_SIZE);
   }
-  const db = new PrismaClient({ adapter: handle.factory, transactionOptions: TRANSACTION_OPTIONS });
+  const db = newPrismaClient(handle);
   const close = async () => {
     await db.$disconnect().catch(() => undefined);
     await handle.close().catch(() => undefined);

@@ -6,6 +6,8 @@ import { createLogger, type Logger } from './logger.ts';
 import { outboxMailer, smtpMailer, type Mailer } from './mail.ts';
 import { loadServerKeys } from './secrets.ts';
 import { MemoryStore, RedisStore, type KeyValueStore } from './stores.ts';
+import { startTracing } from './tracing.ts';
+import type { TracerProvider } from '@opentelemetry/api';
 
 export interface RuntimeOverrides {
   clock?: Clock;
@@ -14,6 +16,8 @@ export interface RuntimeOverrides {
   /** An already-open database (tests hand in a cloned PGlite). */
   database?: Database;
   store?: KeyValueStore;
+  /** A tracer provider (tests hand in an in-memory one); otherwise OTEL_* configuration decides. */
+  tracerProvider?: TracerProvider;
 }
 
 /** Build the process-wide dependencies: config → logger, keys, database, store, mailer. */
@@ -23,6 +27,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   const keys = await loadServerKeys(config);
   const database = overrides.database ?? (await openDatabase(config, log));
   const store = overrides.store ?? (config.REDIS_URL ? await RedisStore.connect(config.REDIS_URL, clock) : new MemoryStore(clock));
+  const tracing = overrides.tracerProvider ? undefined : await startTracing();
   const mailer = overrides.mailer ?? (config.SMTP_URL ? await smtpMailer(config.SMTP_URL, config.MAIL_FROM) : outboxMailer(config.dataDir, log));
   return {
     config,
@@ -33,6 +38,8 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     log,
     mailer,
     store,
+    draining: false,
+    tracerProvider: overrides.tracerProvider ?? tracing?.provider,
     async readiness() {
       const checks: Record<string, string> = {};
       try {
@@ -51,6 +58,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     },
     async close() {
       await store.close().catch(() => undefined);
+      await tracing?.shutdown().catch(() => undefined);
       await database.close();
     },
   };
