@@ -35,7 +35,7 @@ export function systemRoutes(all: () => RestRoute[]): RestRoute[] {
         const checks = await runtime.readiness();
         const ready = Object.values(checks).every((v) => v === 'ok');
         const status = runtime.draining ? 'draining' : ready ? 'ready' : 'unavailable';
-        return jsonResponse({ status, checks }, status === 'ready' ? 200 : 503);
+        return jsonResponse({ status, checks }, status === 'ready' ? 200 : 503, status === 'ready' ? {} : { 'Retry-After': '5' });
       },
     }),
     handler({

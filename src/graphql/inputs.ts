@@ -20,7 +20,7 @@ function namedEnum(id: string, def: JsonSchema): unknown {
     ref = builder.enumType(id, {
       description: (def.description as string | undefined) ?? `One of ${(def.enum as string[]).join(', ')}.`,
       values: Object.fromEntries(
-        (def.enum as string[]).map((v) => [v, { value: v, description: (def.values as Record<string, string> | undefined)?.[v] }]),
+        (def.enum as string[]).map((v) => [v, { value: v, description: (def['x-values'] as Record<string, string> | undefined)?.[v] }]),
       ),
     });
     enums.set(id, ref);

@@ -37,5 +37,5 @@ const omit = (o: JsonSchema, key: string) => Object.fromEntries(Object.entries(o
  * so the GraphQL enum generated from it (src/graphql/inputs.ts) is fully documented.
  */
 export function describedEnum<const V extends Record<string, string>>(id: string, description: string, values: V) {
-  return z.enum(Object.keys(values) as [keyof V & string, ...Array<keyof V & string>]).meta({ id, description, values });
+  return z.enum(Object.keys(values) as [keyof V & string, ...Array<keyof V & string>]).meta({ id, description, 'x-values': values });
 }

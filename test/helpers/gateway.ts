@@ -131,7 +131,7 @@ export async function rest<T = any>(gw: TestGateway, method: string, pathname: s
   } catch {
     // not JSON: keep the text
   }
-  checkRestResponse(method, pathname, response.status, response.headers.get('content-type'), parsed);
+  checkRestResponse(method, pathname, response.status, response.headers, parsed);
   return { status: response.status, body: parsed as T, headers: response.headers };
 }
 

@@ -9,9 +9,12 @@ export function errorResponse(
 ): Response {
   const body: Record<string, unknown> = { code, message, request_id: requestId };
   if (options.details !== undefined) body.details = options.details;
+  const status = options.status ?? statusOf(code);
+  // Unavailable is temporary: say when to come back (clients such as the Paybond SDK honour it).
+  const retry: Record<string, string> = status === 503 && !Object.keys(options.headers ?? {}).some((h) => h.toLowerCase() === 'retry-after') ? { 'Retry-After': '5' } : {};
   return new Response(JSON.stringify({ error: body }), {
-    status: options.status ?? statusOf(code),
-    headers: { 'content-type': 'application/json; charset=utf-8', ...options.headers },
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...retry, ...options.headers },
   });
 }
 
