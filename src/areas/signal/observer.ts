@@ -31,8 +31,9 @@ interface OperatorStateJson {
 
 type IntentTrack = AccumulatorState['intents'][string];
 
-/** Ledger events that can raise a high or critical fraud signal (and so open a review case). */
-const FLAG_TYPES = new Set(['settlement.refunded', 'dispute.opened', 'dispute.resolved', 'evidence.submitted']);
+/** Whether the event can raise a high or critical fraud signal (and so open a review case); intent creations are checked by velocityCandidate. */
+const mayRaiseSignal = (e: SignalEvent) =>
+  e.type === 'settlement.refunded' || e.type === 'dispute.opened' || (e.type === 'dispute.resolved' && e.disputeOutcome === 'refund') || (e.type === 'evidence.submitted' && e.predicatePassed === false);
 
 const payloadOf = (event: Extract<DomainEvent, { kind: 'ledger' }>) => (event.payload ?? {}) as Record<string, unknown>;
 
@@ -70,8 +71,8 @@ export async function foldLedgerEvent(tx: Tx, ctx: ServiceContext, event: Extrac
     tracks[version] = await foldVersion(tx, ctx, event.tenantId, bound, params, intent.tracks[version]);
   }
   await tx.signalIntent.update({ where: { tenantId_intentId: { tenantId: event.tenantId, intentId: event.intentId } }, data: { tracks: tracks as Prisma.InputJsonValue } });
-  if (FLAG_TYPES.has(event.type) || (event.type === 'intent.created' && (await velocityCandidate(tx, event.tenantId, intent.operatorDid, bound.timeMs)))) {
-    await raiseFlags(tx, ctx, event.tenantId, intent.operatorDid, bound.timeMs);
+  if (mayRaiseSignal(bound) || (event.type === 'intent.created' && (await velocityCandidate(tx, event.tenantId, intent.operatorDid, bound.timeMs)))) {
+    await raiseFlags(tx, ctx, event.tenantId, bound);
   }
 }
 

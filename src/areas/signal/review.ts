@@ -50,9 +50,9 @@ export async function loadOperatorView(
   tenantId: string,
   operatorDid: string,
   nowMs: number,
-  options: { mode: ReleaseGateMode; lookbackMs?: number; action?: 'release' | 'refund'; baseline?: boolean },
+  options: { mode: ReleaseGateMode; lookbackMs?: number; action?: 'release' | 'refund'; baseline?: boolean; pending?: SignalEvent },
 ) {
-  const events = await boundEvents(db, tenantId, { operatorDid, sinceMs: nowMs - (options.lookbackMs ?? FRAUD_LOOKBACK_MS) });
+  const events = await boundEvents(db, tenantId, { operatorDid, sinceMs: nowMs - (options.lookbackMs ?? FRAUD_LOOKBACK_MS), pending: options.pending });
   const reviews = await reviewEvents(db, tenantId, operatorDid);
   const baseline = options.baseline === false ? NO_BASELINE : await tenantBaseline(db, tenantId, nowMs);
   return { ...operatorFraudView({ events, reviewEvents: reviews, operatorDid, nowMs, mode: options.mode, action: options.action, baseline }), reviews };
@@ -117,8 +117,10 @@ async function appendReview(tx: Tx, ctx: ServiceContext, tenantId: string, event
  * transaction of the ledger event that raised it. A closed case reopens only for evidence newer
  * than its last review.
  */
-export async function raiseFlags(tx: Tx, ctx: ServiceContext, tenantId: string, operatorDid: string, nowMs: number): Promise<void> {
-  const view = await loadOperatorView(tx, tenantId, operatorDid, nowMs, { mode: 'review_only' });
+export async function raiseFlags(tx: Tx, ctx: ServiceContext, tenantId: string, event: SignalEvent): Promise<void> {
+  const operatorDid = event.operatorDid!;
+  const nowMs = event.timeMs;
+  const view = await loadOperatorView(tx, tenantId, operatorDid, nowMs, { mode: 'review_only', pending: event });
   for (const flag of flagsToRecord(view.reviewCase, view.signals, operatorDid, isoTime(nowMs))) {
     await appendReview(tx, ctx, tenantId, { ...flag, requestedEventType: 'signal_flagged' }, { type: 'system', id: null });
   }

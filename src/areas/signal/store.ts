@@ -15,8 +15,10 @@ import type { ReleaseGateMode } from './model/gate.ts';
 /**
  * Bound events of every intent (of one operator, or of the tenant) that has a ledger event after
  * `sinceMs`, each intent's events complete (so its n-th evidence event meets its n-th evidence row).
+ * `pending` is the event being appended in this transaction, already bound by the caller (its
+ * evidence row, if any, is written after it).
  */
-export async function boundEvents(db: Tx, tenantId: string, options: { sinceMs: number; operatorDid?: string }): Promise<SignalEvent[]> {
+export async function boundEvents(db: Tx, tenantId: string, options: { sinceMs: number; operatorDid?: string; pending?: SignalEvent }): Promise<SignalEvent[]> {
   const since = new Date(Math.max(0, options.sinceMs)).toISOString();
   const operator = options.operatorDid ? Prisma.sql`AND s."operatorDid" = ${options.operatorDid}` : Prisma.empty;
   const rows = await db.$queryRaw<LedgerEventRow[]>`
@@ -27,7 +29,9 @@ export async function boundEvents(db: Tx, tenantId: string, options: { sinceMs: 
       JOIN "SignalIntent" s ON s."tenantId" = w."tenantId" AND s."intentId" = w."intentId"
       WHERE w."tenantId" = ${tenantId} AND w."occurredAt" > ${since} ${operator})
     ORDER BY e."seq"`;
-  return bindRows(db, tenantId, rows);
+  const pending = options.pending;
+  if (!pending) return bindRows(db, tenantId, rows);
+  return [...(await bindRows(db, tenantId, rows.filter((r) => r.seq !== pending.seq))), pending];
 }
 
 /** Bind ledger rows of one tenant to their intent and evidence rows (events of unknown intents are left out). */
