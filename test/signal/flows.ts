@@ -15,8 +15,9 @@ export async function signalGateway(): Promise<{ gw: TestGateway; clock: ManualC
 
 export const enc = (did: string) => encodeURIComponent(did);
 
-/** A Harbor write with a recognition proof issued at the gateway clock's now. */
+/** A Harbor write one second after the previous one, with a recognition proof issued at that time. */
 export function write(gw: TestGateway, actor: HarborActor, path: string, body: unknown = {}, options: { idempotencyKey?: string } = {}): Promise<RestResult> {
+  (gw.clock as ManualClock).advance(1);
   const now = gw.clock.now().getTime();
   return harborWrite(gw, actor, path, body, { proof: { issuedAtMs: now - 60_000 }, ...options });
 }
@@ -32,6 +33,7 @@ export interface Lifecycle {
 
 /** Drive one intent through Harbor: create, fund, evidence, confirm. Returns its id. */
 export async function runIntent(gw: TestGateway, actor: HarborActor, life: Lifecycle): Promise<string> {
+  (gw.clock as ManualClock).advance(1);
   const { intent_id: intentId } = await createIntent(gw, actor, { payeeDid: life.payeeDid, amountCents: life.amountCents ?? 5000 });
   if (life.until === 'created') return intentId;
   expect((await write(gw, actor, `/harbor/intents/${intentId}/fund`)).status).toBe(200);
@@ -49,6 +51,12 @@ export const disputeOpen = (gw: TestGateway, actor: HarborActor, intentId: strin
   write(gw, actor, `/harbor/operator/v1/intents/${intentId}/dispute/open`, { reason: 'not delivered' });
 export const disputeResolve = (gw: TestGateway, actor: HarborActor, intentId: string, outcome: 'release' | 'refund' | 'split') =>
   write(gw, actor, `/harbor/operator/v1/intents/${intentId}/dispute/resolve`, { outcome, rationale: 'reviewed the evidence' });
+
+/** A review event one second after the previous write (admin session unless another token is given). */
+export function review(gw: TestGateway, org: TestOrg, did: string, body: Record<string, unknown>, token = org.admin.token.sandbox, headers: Record<string, string> = {}) {
+  (gw.clock as ManualClock).advance(1);
+  return rest(gw, 'POST', `/signal/v1/operators/${enc(did)}/review-events`, body, { token, headers });
+}
 
 /** GET with the sandbox API key (what the SDK's Signal clients send: accept + bearer only). */
 export const get = (gw: TestGateway, org: TestOrg, path: string, token = org.apiKey.sandbox) => rest(gw, 'GET', path, undefined, { token });

@@ -86,7 +86,7 @@ const reviewRecord = (e: SignalReviewEvent): ReviewEventRecord => ({
 export async function reviewEvents(db: Tx, tenantId: string, operatorDid?: string): Promise<ReviewEventRecord[]> {
   const rows = await db.signalReviewEvent.findMany({
     where: { tenantId, ...(operatorDid ? { OR: [{ operatorDid }, { eventType: 'review_outcome_recorded' }] } : {}) },
-    orderBy: [{ recordedAt: 'asc' }, { id: 'asc' }],
+    orderBy: [{ recordedAt: 'asc' }, { seq: 'asc' }],
   });
   return rows.map(reviewRecord);
 }

@@ -52,6 +52,7 @@ CREATE TABLE "SignalScoreSnapshot" (
 -- CreateTable
 CREATE TABLE "SignalReviewEvent" (
     "id" TEXT NOT NULL,
+    "seq" SERIAL NOT NULL,
     "tenantId" TEXT NOT NULL,
     "operatorDid" TEXT NOT NULL,
     "eventType" TEXT NOT NULL,
