@@ -2,7 +2,7 @@ import { expect } from 'vitest';
 import { ManualClock } from '../../src/clock.ts';
 import { createTestGateway, rest, type RestResult, type TestGateway } from '../helpers/gateway.ts';
 import { createOrg, type TestOrg } from '../helpers/factories.ts';
-import { createIntent, harborActor, harborWrite, signedEvidence, type HarborActor } from '../helpers/harbor.ts';
+import { harborActor, harborWrite, signedEvidence, signedIntentBody, type HarborActor } from '../helpers/harbor.ts';
 
 /** A gateway on a manual clock (starting now) with one organization acting through Harbor. */
 export async function signalGateway(): Promise<{ gw: TestGateway; clock: ManualClock; org: TestOrg; actor: HarborActor }> {
@@ -33,8 +33,9 @@ export interface Lifecycle {
 
 /** Drive one intent through Harbor: create, fund, evidence, confirm. Returns its id. */
 export async function runIntent(gw: TestGateway, actor: HarborActor, life: Lifecycle): Promise<string> {
-  (gw.clock as ManualClock).advance(1);
-  const { intent_id: intentId } = await createIntent(gw, actor, { payeeDid: life.payeeDid, amountCents: life.amountCents ?? 5000 });
+  const created = await write(gw, actor, '/harbor/intents', signedIntentBody(actor, { payeeDid: life.payeeDid, amountCents: life.amountCents ?? 5000 }));
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  const intentId = created.body.intent_id as string;
   if (life.until === 'created') return intentId;
   expect((await write(gw, actor, `/harbor/intents/${intentId}/fund`)).status).toBe(200);
   if (life.until === 'funded') return intentId;
