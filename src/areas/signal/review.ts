@@ -5,6 +5,7 @@ import { newId } from '../../crypto/hash.ts';
 import { recordAudit } from '../../kernel/audit/service.ts';
 import { DomainError } from '../../kernel/errors.ts';
 import { isTenantAdmin } from '../../kernel/roles.ts';
+import { describedEnum } from '../../kernel/json-schema.ts';
 import { asDomainError } from './errors.ts';
 import { disputeBaselineAt, disputeBaselineFrom, FRAUD_SIGNAL_VERSION, type DisputeBaseline } from './model/fraud.ts';
 import { metricsReliability, releaseGateConfigResponse, criticalHoldEligibility, type ReleaseGateMode } from './model/gate.ts';
@@ -262,9 +263,12 @@ export async function releaseGate(ctx: SignalCtx, scoreVersion: string) {
   return gateConfig(db, ctx.principal.tenantId, scoreVersion, ctx.runtime.clock.now(), await gateMode(db, ctx.principal.tenantId));
 }
 
-export const releaseGateInput = z.object({
-  mode: z.enum(['review_only', 'critical_hold']).describe('review_only reports would-be holds; critical_hold holds releases on critical signals of reliable families.'),
+export const releaseGateMode = describedEnum('SignalReleaseGateMode', 'What the release gate does with critical fraud signals.', {
+  review_only: 'Report would-be holds (critical_signal_hold_candidate_count); hold nothing.',
+  critical_hold: 'Hold releases to payees with a critical signal of a reliable family (refunds are never held).',
 });
+
+export const releaseGateInput = z.object({ mode: releaseGateMode.describe('review_only or critical_hold.') });
 
 /**
  * `PUT /signal/v1/fraud/release-gate` (tenant admin). critical_hold needs reliable tenant metrics
