@@ -72,7 +72,10 @@ export function buildOpenApi(schema: GraphQLSchema, routes: RestRoute[], info: {
       (route.kind === 'operation' ? successStatuses(route) : [200]).map((status) => [String(status), { description: 'Success', content: { [contentType]: { schema: body } } }]),
     );
     for (const status of [...errorStatuses].sort()) {
-      responses[String(status)] = { description: describeStatus[status] ?? 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorEnvelope' } } } };
+      const envelope = { $ref: '#/components/schemas/ErrorEnvelope' };
+      // A route may answer an error status with its own body (a throttled Signal review event: 429).
+      const own = responses[String(status)] ? { oneOf: [body, envelope] } : envelope;
+      responses[String(status)] = { description: describeStatus[status] ?? 'Error', content: { 'application/json': { schema: own } } };
     }
     paths[route.path] ??= {};
     paths[route.path]![route.method.toLowerCase()] = {
