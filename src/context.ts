@@ -1,3 +1,4 @@
+import type { TracerProvider } from '@opentelemetry/api';
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { PrismaClient } from './generated/prisma/client.ts';
@@ -46,6 +47,10 @@ export interface Runtime {
   store: KeyValueStore;
   /** Dependency checks for /readyz: name → 'ok' | what is wrong. */
   readiness(): Promise<Record<string, string>>;
+  /** Set on SIGTERM: /readyz answers 503 so load balancers stop sending, while requests still run. */
+  draining: boolean;
+  /** OpenTelemetry tracer provider when tracing is on (src/tracing.ts). */
+  tracerProvider?: TracerProvider;
   close(): Promise<void>;
 }
 

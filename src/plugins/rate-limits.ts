@@ -8,6 +8,7 @@ import { routeGroupDefaults, type RouteGroup } from '../kernel/limits/groups.ts'
 import type { FieldPolicy } from '../kernel/policy.ts';
 import { consume, rateLimitedError, rateLimitHeaders, type LimitPolicy } from '../kernel/limits/limiter.ts';
 import { requestState } from '../kernel/http/request-state.ts';
+import { metrics } from '../kernel/metrics.ts';
 
 function rootFields(selectionSet: SelectionSetNode, fragments: Map<string, FragmentDefinitionNode>, seen = new Set<string>()): string[] {
   return selectionSet.selections.flatMap((s) => {
@@ -80,6 +81,7 @@ export function useRateLimits(runtime: Runtime): Plugin<RequestContext> {
               details: { bucket: bucketHash(runtime.keys.hmacSecret, `${group}:${tenantId}`), limit: state.policy.limit, window_seconds: state.policy.windowSeconds },
             }).catch((error: unknown) => runtime.log.error({ err: error }, 'rate-limit audit failed'));
           }
+          metrics.rateLimitRefusals.inc({ group });
           setResultAndStopExecution({ errors: [rateLimitedError(state)] });
           return;
         }

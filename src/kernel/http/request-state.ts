@@ -18,6 +18,8 @@ export interface RequestState {
   caller?: { principal: Principal | null };
   /** Set through the HTTP binding when an answer is provisional (202/402): Idempotency-Key must not store it. */
   provisional?: boolean;
+  /** The GraphQL operation's name as a metrics/log label (src/kernel/metrics.ts operationLabel). */
+  operation?: string;
 }
 
 const states = new WeakMap<Request, RequestState>();
