@@ -43,7 +43,16 @@ describe('critical_hold needs reliable labels', () => {
     const spike = status.body.fraud_signals.find((s: { code: string }) => s.code === 'VELOCITY_SPIKE');
     expect(spike).toMatchObject({ severity: 'critical', affects_score: false, evidence_count: 10 });
     expect(status.body).toMatchObject({ review_state: 'open', anomaly_flagged: true, fraud_assessment: { level: 'critical', review_priority: 'urgent' } });
-    expect(status.body.release_gate).toMatchObject({ mode: 'review_only', enforcement_enabled: false, release_allowed: true, hold_required: false, critical_signal_codes: ['VELOCITY_SPIKE'] });
+    expect(status.body.release_gate).toMatchObject({ mode: 'review_only', enforcement_enabled: false, release_allowed: true, hold_required: false, hold_candidate: true, critical_signal_codes: ['VELOCITY_SPIKE'] });
+    // The same operator leads the queue and the tenant-wide signal list; no score exists yet (nothing settled).
+    const queue = await get(env.gw, env.org, '/signal/v1/review-queue');
+    expect(queue.body.items.map((i: { operator_did: string }) => i.operator_did)).toEqual([SPIKY]);
+    expect(queue.body.items[0]).toMatchObject({ review_state: 'open', anomaly_flagged: true, review_reasons: ['FRAUD_REVIEW', 'VELOCITY_SPIKE'], last_receipt_message_digest_hex: '' });
+    const signals = await get(env.gw, env.org, '/signal/v1/fraud-signals');
+    expect(signals.body.operators).toEqual([expect.objectContaining({ operator_did: SPIKY, fraud_assessment: expect.objectContaining({ level: 'critical' }) })]);
+    expect((await get(env.gw, env.org, `/reputation/${enc(SPIKY)}`)).status).toBe(404);
+    const flagged = await env.gw.runtime.db.auditEvent.count({ where: { tenantId: env.actor.tenantId, eventType: 'signal.review.signal_flagged' } });
+    expect(flagged).toBe(1);
   });
 
   it('accepts critical_hold once the tenant and the VELOCITY_SPIKE family have reliable labels', async () => {
