@@ -17,8 +17,17 @@ declare module '../../kernel/errors.ts' {
   interface ErrorCodes extends SignalErrorCodes {}
 }
 
+/** Run a model parser of caller input: its refusals become the gateway's 400s. */
+export function parsed<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    asDomainError(error);
+  }
+}
+
 /** A model refusal of caller input as the gateway's error (400); anything else is a bug and is rethrown. */
-export function asDomainError(error: unknown): never {
+function asDomainError(error: unknown): never {
   if (error instanceof SignalModelError) {
     const field = typeof error.details.field === 'string' ? [error.details.field] : undefined;
     if (error.code === 'invalid_review_event' || error.code === 'review_outcome_required') throw new DomainError(error.code, error.message, { field });

@@ -84,7 +84,7 @@ export async function overview(ctx: SignalCtx, scoreVersion: string) {
   const { db } = ctx.runtime;
   const tenantId = ctx.principal.tenantId;
   const latest = await latestSnapshots(db, tenantId, scoreVersion);
-  const views = new Map((await loadTenantViews(ctx)).map((v) => [v.operatorDid, v]));
+  const views = new Map((await loadTenantViews(ctx)).views.map((v) => [v.operatorDid, v]));
   const head = await ledgerHead(db, tenantId);
   return overviewResponse({
     tenantId,
@@ -134,8 +134,10 @@ export async function fairness(ctx: SignalCtx) {
   const { db } = ctx.runtime;
   const tenantId = ctx.principal.tenantId;
   const nowMs = ctx.runtime.clock.now().getTime();
-  const views = new Map((await loadTenantViews(ctx)).map((v) => [v.operatorDid, v]));
-  const states = await db.signalOperatorState.findMany({ where: { tenantId }, select: { operatorDid: true, scoreVersion: true, firstSeenAt: true } });
+  const views = new Map((await loadTenantViews(ctx)).views.map((v) => [v.operatorDid, v]));
+  const firstSeen = new Map(
+    (await db.signalOperatorState.findMany({ where: { tenantId }, select: { operatorDid: true, scoreVersion: true, firstSeenAt: true } })).map((s) => [`${s.scoreVersion} ${s.operatorDid}`, s.firstSeenAt.getTime()]),
+  );
   const held = new Set(
     (await db.$queryRaw<Array<{ operatorDid: string }>>`
       SELECT DISTINCT s."operatorDid" FROM "LedgerEvent" e JOIN "SignalIntent" s ON s."tenantId" = e."tenantId" AND s."intentId" = e."intentId"
@@ -153,7 +155,7 @@ export async function fairness(ctx: SignalCtx) {
       const labels = views.get(s.operatorDid)?.reviews.filter((r) => r.operatorDid === s.operatorDid && r.eventType === 'review_outcome_recorded' && r.accepted) ?? [];
       rows.push({
         operatorDid: s.operatorDid,
-        firstSeenMs: states.find((x) => x.operatorDid === s.operatorDid && x.scoreVersion === version)?.firstSeenAt.getTime() ?? nowMs,
+        firstSeenMs: firstSeen.get(`${version} ${s.operatorDid}`) ?? nowMs,
         rails: own.map((i) => i.settlementRail),
         currencies: own.map((i) => i.currency),
         amountsCents: own.map((i) => i.amountCents),

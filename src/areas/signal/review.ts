@@ -6,7 +6,7 @@ import { recordAudit } from '../../kernel/audit/service.ts';
 import { DomainError } from '../../kernel/errors.ts';
 import { isTenantAdmin } from '../../kernel/roles.ts';
 import { describedEnum } from '../../kernel/json-schema.ts';
-import { asDomainError } from './errors.ts';
+import { parsed } from './errors.ts';
 import { disputeBaselineAt, disputeBaselineFrom, FRAUD_SIGNAL_VERSION, type DisputeBaseline } from './model/fraud.ts';
 import { metricsReliability, releaseGateConfigResponse, criticalHoldEligibility, type ReleaseGateMode } from './model/gate.ts';
 import { isoTime, type SignalEvent } from './model/history.ts';
@@ -73,7 +73,9 @@ async function tenantViews(db: Tx, tenantId: string, nowMs: number, mode: Releas
 /** Every operator's fraud view for the caller's tenant, now, under its gate mode. */
 export async function loadTenantViews(ctx: SignalCtx) {
   const { db } = ctx.runtime;
-  return tenantViews(db, ctx.principal.tenantId, ctx.runtime.clock.now().getTime(), await gateMode(db, ctx.principal.tenantId));
+  const nowMs = ctx.runtime.clock.now().getTime();
+  const mode = await gateMode(db, ctx.principal.tenantId);
+  return { mode, nowMs, views: await tenantViews(db, ctx.principal.tenantId, nowMs, mode) };
 }
 
 /** Insert review events and their audit events (a throttled attempt is recorded too). */
@@ -153,12 +155,9 @@ function assertMayRecord(principal: Principal, request: NormalizedReviewRequest)
  */
 export async function recordReviewEvent(ctx: SignalCtx, operatorDid: string, scoreVersion: string, input: z.infer<typeof reviewEventInput>) {
   const tenantId = ctx.principal.tenantId;
-  let request: NormalizedReviewRequest;
-  try {
-    request = normalizeReviewRequest({ event_type: input.eventType, review_outcome: input.reviewOutcome, signal_code: input.signalCode, intent_id: input.intentId, provider_event_id: input.providerEventId, summary: input.summary });
-  } catch (error) {
-    asDomainError(error);
-  }
+  const request = parsed(() =>
+    normalizeReviewRequest({ event_type: input.eventType, review_outcome: input.reviewOutcome, signal_code: input.signalCode, intent_id: input.intentId, provider_event_id: input.providerEventId, summary: input.summary }),
+  );
   if (!(await operatorKnown(ctx.runtime.db, tenantId, operatorDid))) throw new DomainError('not_found', 'Operator not found');
   assertMayRecord(ctx.principal, request);
   return ctx.runtime.db.$transaction(async (tx) => {
@@ -212,39 +211,23 @@ export async function reviewStatus(ctx: SignalCtx, operatorDid: string, scoreVer
 
 /** `GET /signal/v1/review-queue`: cases and flagged operators, most severe first. */
 export async function reviewQueue(ctx: SignalCtx, scoreVersion: string, query: { state?: string; fraud_severity?: string; limit?: string }) {
-  let filter: ReturnType<typeof parseQueueQuery>;
-  try {
-    filter = parseQueueQuery(query);
-  } catch (error) {
-    asDomainError(error);
-  }
-  const { db } = ctx.runtime;
+  const filter = parsed(() => parseQueueQuery(query));
   const tenantId = ctx.principal.tenantId;
-  const nowMs = ctx.runtime.clock.now().getTime();
-  const views = await tenantViews(db, tenantId, nowMs, await gateMode(db, tenantId));
-  const digests = new Map((await latestSnapshots(db, tenantId, scoreVersion)).map((s) => [s.operatorDid, s.receiptDigest]));
+  const { views } = await loadTenantViews(ctx);
+  const digests = new Map((await latestSnapshots(ctx.runtime.db, tenantId, scoreVersion)).map((s) => [s.operatorDid, s.receiptDigest]));
   const items = views.map((v) => reviewQueueItem({ reviewCase: v.reviewCase, signals: v.signals, assessment: v.assessment, gate: v.gate, lastReceiptMessageDigestHex: digests.get(v.operatorDid) ?? '' }));
   return { schema_version: 1, tenant_id: tenantId, score_model_version: scoreVersion, items: selectReviewQueue(items, filter) };
 }
 
 /** `GET /signal/v1/fraud-signals`: flagged operators with their gate decisions. */
 export async function fraudSignals(ctx: SignalCtx, scoreVersion: string) {
-  const { db } = ctx.runtime;
-  const tenantId = ctx.principal.tenantId;
-  const now = ctx.runtime.clock.now();
-  const mode = await gateMode(db, tenantId);
-  const views = await tenantViews(db, tenantId, now.getTime(), mode);
-  return fraudSignalsResponse({ tenantId, scoreModelVersion: scoreVersion, generatedAt: now.toISOString(), mode, operators: views });
+  const { mode, nowMs, views } = await loadTenantViews(ctx);
+  return fraudSignalsResponse({ tenantId: ctx.principal.tenantId, scoreModelVersion: scoreVersion, generatedAt: isoTime(nowMs), mode, operators: views });
 }
 
 /** `GET /signal/v1/fraud/metrics?window=`: replayed from the ledger prefix the window needs. */
 export async function fraudMetrics(ctx: SignalCtx, scoreVersion: string, windowParam: string | undefined) {
-  let window: ReturnType<typeof parseFraudWindow>;
-  try {
-    window = parseFraudWindow(windowParam);
-  } catch (error) {
-    asDomainError(error);
-  }
+  const window = parsed(() => parseFraudWindow(windowParam));
   const { db } = ctx.runtime;
   const tenantId = ctx.principal.tenantId;
   const nowMs = ctx.runtime.clock.now().getTime();
