@@ -29,7 +29,7 @@ const tenantId = tenants.sandbox;
 
 const LIFECYCLE: Array<[string, Record<string, unknown>]> = [
   ['funding.succeeded', {}],
-  ['evidence.submitted', { predicate_passed: true }],
+  ['evidence.submitted', { from: 'funded', to: 'evidence_submitted', payload_digest: '0'.repeat(64), artifacts_digest: '0'.repeat(64), predicate_passed: true }],
   ['settlement.requested', { action: 'release' }],
   ['settlement.released', { action: 'release' }],
   ['settlement.settled', { action: 'release' }],
@@ -38,10 +38,11 @@ const timings: Record<string, number[]> = { scored: [], unscored: [] };
 
 async function intentLifecycle(payeeDid: string, bucket: 'scored' | 'unscored') {
   const intentId = randomUUID();
+  const rowId = `int_${randomUUID()}`;
   const now = clock.now();
   await runtime.db.harborIntent.create({
     data: {
-      id: `int_${randomUUID()}`, tenantId, intentId, state: 'settled', principalDid: 'did:example:principal', payeeDid, amountCents: 5000, currency: 'usd', settlementRail: 'stripe_connect',
+      id: rowId, tenantId, intentId, state: 'settled', principalDid: 'did:example:principal', payeeDid, amountCents: 5000, currency: 'usd', settlementRail: 'stripe_connect',
       settlementMode: 'simulated', deadline: new Date(now.getTime() + 86_400_000), budget: {}, evidenceSchema: {}, predicate: { version: 1, root: { op: 'true' } }, source: 'principal_signed', createdAt: now, updatedAt: now,
     },
   });
@@ -51,6 +52,11 @@ async function intentLifecycle(payeeDid: string, bucket: 'scored' | 'unscored') 
     const start = process.hrtime.bigint();
     await runtime.db.$transaction((tx) => appendLedgerEvent(tx, ctx, { tenantId, intentId, type, amountCents: 5000, currency: 'usd', payload }));
     timings[bucket]!.push(Number(process.hrtime.bigint() - start) / 1e6);
+    if (type === 'evidence.submitted') {
+      await runtime.db.intentEvidence.create({
+        data: { id: `evd_${randomUUID()}`, tenantId, intentRowId: rowId, payload: {}, payloadDigest: '0'.repeat(64), artifacts: [], artifactsDigest: '0'.repeat(64), payeeDid, submittedAt: clock.now().toISOString(), predicatePassed: true, schemaValid: true, createdAt: clock.now() },
+      });
+    }
   }
   return intentId;
 }

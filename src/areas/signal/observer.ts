@@ -40,18 +40,17 @@ const payloadOf = (event: Extract<DomainEvent, { kind: 'ledger' }>) => (event.pa
 export async function foldLedgerEvent(tx: Tx, ctx: ServiceContext, event: Extract<DomainEvent, { kind: 'ledger' }>): Promise<void> {
   if (!event.intentId) return;
   const payload = payloadOf(event);
-  let intent: { operatorDid: string; tracks: Record<string, IntentTrack> };
+  const where = { tenantId_intentId: { tenantId: event.tenantId, intentId: event.intentId } };
+  let intent: { operatorDid: string; tracks: Record<string, IntentTrack> } | null;
   if (event.type === 'intent.created') {
     const payee = payload.payee_did;
     // Only DIDs can be signed into receipts; anything else is not a scored operator.
-    if (typeof payee !== 'string' || !isOperatorDid(payee)) return;
-    intent = { operatorDid: payee, tracks: {} };
-    await tx.signalIntent.create({ data: { tenantId: event.tenantId, intentId: event.intentId, operatorDid: payee, createdAt: new Date(event.occurredAt) } });
+    intent = typeof payee === 'string' && isOperatorDid(payee) ? { operatorDid: payee, tracks: {} } : null;
   } else {
-    const row = await tx.signalIntent.findUnique({ where: { tenantId_intentId: { tenantId: event.tenantId, intentId: event.intentId } } });
-    if (!row) return; // an intent created before Signal saw the ledger, or with a non-DID payee
-    intent = { operatorDid: row.operatorDid, tracks: row.tracks as Record<string, IntentTrack> };
+    // No row: an intent created before Signal saw the ledger, or with a non-DID payee.
+    intent = (await tx.signalIntent.findUnique({ where, select: { operatorDid: true, tracks: true } })) as typeof intent;
   }
+  if (!intent) return;
   const bound: SignalEvent = {
     seq: event.seq,
     type: event.type,
@@ -70,7 +69,12 @@ export async function foldLedgerEvent(tx: Tx, ctx: ServiceContext, event: Extrac
   for (const [version, { params }] of SCORE_VERSIONS) {
     tracks[version] = await foldVersion(tx, ctx, event.tenantId, bound, params, intent.tracks[version]);
   }
-  await tx.signalIntent.update({ where: { tenantId_intentId: { tenantId: event.tenantId, intentId: event.intentId } }, data: { tracks: tracks as Prisma.InputJsonValue } });
+  if (event.type === 'intent.created') {
+    await tx.signalIntent.create({ data: { tenantId: event.tenantId, intentId: event.intentId, operatorDid: intent.operatorDid, tracks: tracks as Prisma.InputJsonValue, createdAt: new Date(event.occurredAt) } });
+  } else if (JSON.stringify(tracks) !== JSON.stringify(intent.tracks)) {
+    // Most events (evidence, requests, releases) leave the intent's track as it was.
+    await tx.signalIntent.update({ where, data: { tracks: tracks as Prisma.InputJsonValue } });
+  }
   if (mayRaiseSignal(bound) || (event.type === 'intent.created' && (await velocityCandidate(tx, event.tenantId, intent.operatorDid, bound.timeMs)))) {
     await raiseFlags(tx, ctx, event.tenantId, bound);
   }
@@ -109,11 +113,9 @@ async function foldVersion(tx: Tx, ctx: ServiceContext, tenantId: string, event:
   }
   state.acc = acc.toState({ intentIds: [] });
   const now = ctx.runtime.clock.now();
-  await tx.signalOperatorState.upsert({
-    where: key,
-    create: { tenantId, operatorDid: did, scoreVersion: params.score_version, lastSeq: event.seq, state: state as unknown as Prisma.InputJsonValue, firstSeenAt: new Date(event.timeMs), updatedAt: now },
-    update: { lastSeq: event.seq, state: state as unknown as Prisma.InputJsonValue, updatedAt: now },
-  });
+  const json = state as unknown as Prisma.InputJsonValue;
+  if (row) await tx.signalOperatorState.update({ where: key, data: { lastSeq: event.seq, state: json, updatedAt: now } });
+  else await tx.signalOperatorState.create({ data: { tenantId, operatorDid: did, scoreVersion: params.score_version, lastSeq: event.seq, state: json, firstSeenAt: new Date(event.timeMs), updatedAt: now } });
   return acc.toState({ intentIds: [event.intentId!] }).intents[event.intentId!]!;
 }
 

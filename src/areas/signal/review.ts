@@ -7,6 +7,7 @@ import { DomainError } from '../../kernel/errors.ts';
 import { isTenantAdmin } from '../../kernel/roles.ts';
 import { describedEnum } from '../../kernel/json-schema.ts';
 import { parsed } from './errors.ts';
+import { SignalModelError } from './model/errors.ts';
 import { disputeBaselineAt, disputeBaselineFrom, FRAUD_SIGNAL_VERSION, type DisputeBaseline } from './model/fraud.ts';
 import { metricsReliability, releaseGateConfigResponse, criticalHoldEligibility, type ReleaseGateMode } from './model/gate.ts';
 import { isoTime, type SignalEvent } from './model/history.ts';
@@ -123,7 +124,16 @@ async function appendReview(tx: Tx, ctx: ServiceContext, tenantId: string, event
 export async function raiseFlags(tx: Tx, ctx: ServiceContext, tenantId: string, event: SignalEvent): Promise<void> {
   const operatorDid = event.operatorDid!;
   const nowMs = event.timeMs;
-  const view = await loadOperatorView(tx, tenantId, operatorDid, nowMs, { mode: 'review_only', pending: event });
+  let view: Awaited<ReturnType<typeof loadOperatorView>>;
+  try {
+    view = await loadOperatorView(tx, tenantId, operatorDid, nowMs, { mode: 'review_only', pending: event });
+  } catch (error) {
+    // Rows that contradict the ledger must not fail the payment write that raised the flag; the
+    // views report the same error when read.
+    if (!(error instanceof SignalModelError)) throw error;
+    ctx.runtime.log.error({ err: error, tenant_id: tenantId }, 'signal: ledger binding failed; no review flag raised');
+    return;
+  }
   for (const flag of flagsToRecord(view.reviewCase, view.signals, operatorDid, isoTime(nowMs))) {
     await appendReview(tx, ctx, tenantId, { ...flag, requestedEventType: 'signal_flagged' }, { type: 'system', id: null });
   }
