@@ -1,6 +1,7 @@
 import type { Prisma } from '../../generated/prisma/client.ts';
 import type { ServiceContext } from '../../context.ts';
 import type { Tx } from '../../db.ts';
+import { canonicalJson } from '../../crypto/canonical-json.ts';
 import { newId } from '../../crypto/hash.ts';
 import { recordAudit } from '../../kernel/audit/service.ts';
 import { observeDomainEvents, type DomainEvent } from '../../kernel/events.ts';
@@ -71,8 +72,8 @@ export async function foldLedgerEvent(tx: Tx, ctx: ServiceContext, event: Extrac
   }
   if (event.type === 'intent.created') {
     await tx.signalIntent.create({ data: { tenantId: event.tenantId, intentId: event.intentId, operatorDid: intent.operatorDid, tracks: tracks as Prisma.InputJsonValue, createdAt: new Date(event.occurredAt) } });
-  } else if (JSON.stringify(tracks) !== JSON.stringify(intent.tracks)) {
-    // Most events (evidence, requests, releases) leave the intent's track as it was.
+  } else if (canonicalJson(tracks) !== canonicalJson(intent.tracks)) {
+    // Most events (evidence, requests, releases) leave the intent's track as it was (compared key-order free: jsonb reorders keys).
     await tx.signalIntent.update({ where, data: { tracks: tracks as Prisma.InputJsonValue } });
   }
   if (mayRaiseSignal(bound) || (event.type === 'intent.created' && (await velocityCandidate(tx, event.tenantId, intent.operatorDid, bound.timeMs)))) {
