@@ -2,7 +2,6 @@ import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import { GraphQLError } from 'graphql';
 import type { Plugin as EnvelopPlugin } from '@envelop/core';
@@ -15,6 +14,7 @@ import { useHttp } from './plugins/http.ts';
 import { useAdmission } from './plugins/admission.ts';
 import { useCredentials } from './plugins/credentials.ts';
 import { useIdempotency } from './plugins/idempotency.ts';
+import { useQueryCost } from './plugins/cost.ts';
 import { useRateLimits } from './plugins/rate-limits.ts';
 import { createMaskError } from './plugins/errors.ts';
 import { useOpenTelemetry } from '@envelop/opentelemetry';
@@ -51,6 +51,8 @@ export function createApp(runtime: Runtime): GatewayApp {
       useAdmission(config),
       useRestRouter(routes, runtime, schema),
       useCredentials(runtime),
+      // Cost before rate limits: a document's cost is what the rate limiter charges to the budget.
+      useQueryCost(),
       ...(config.RATE_LIMITS === 'on' ? [useRateLimits(runtime)] : []),
       useIdempotency(runtime),
       ...(runtime.tracerProvider ? [useOpenTelemetry({ resolvers: false, variables: false, result: false, document: false }, runtime.tracerProvider, undefined, undefined, 'paybond-gateway')] : []),
@@ -58,7 +60,6 @@ export function createApp(runtime: Runtime): GatewayApp {
         maxDepthPlugin({ n: 12, flattenFragments: true, propagateOnRejection: true, onReject: [armorReject] }),
         maxAliasesPlugin({ n: 20, propagateOnRejection: true, onReject: [armorReject] }),
         maxTokensPlugin({ n: 2000, propagateOnRejection: true, onReject: [armorReject] }),
-        costLimitPlugin({ maxCost: 5000, propagateOnRejection: true, onReject: [armorReject] }),
       ].map(forCallerDocuments),
       ...(development ? [] : [blockFieldSuggestionsPlugin()]),
     ],

@@ -70,6 +70,8 @@ export interface HttpBinding {
   /** The REST route template when the call came through a REST path. */
   route: string | undefined;
   setResponseHeader(name: string, value: string): void;
+  /** Adds to a list-valued response header (RateLimit, RateLimit-Policy). */
+  appendResponseHeader(name: string, value: string): void;
   /** The answer is provisional (a 202/402 funding poll): an Idempotency-Key must not store it. */
   markProvisional(): void;
 }
@@ -85,5 +87,5 @@ export interface RequestContext {
   http: HttpBinding;
 }
 
-/** What a domain service needs: dependencies plus who is acting. */
-export type ServiceContext = Pick<RequestContext, 'runtime' | 'principal' | 'requestId'>;
+/** What a domain service needs: dependencies plus who is acting (and, inside a request, its HTTP binding). */
+export type ServiceContext = Pick<RequestContext, 'runtime' | 'principal' | 'requestId'> & { http?: HttpBinding };
