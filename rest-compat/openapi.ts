@@ -29,7 +29,7 @@ export function documentedStatuses(schema: GraphQLSchema, route: RestRoute): { s
   if (route.body) [413, 415].forEach((s) => errors.add(s));
   if (route.kind === 'operation') errors.add(429);
   if (isIdempotent(route)) [409, 422].forEach((s) => errors.add(s));
-  return { success, errors: [...errors].filter((s) => !success.includes(s)).sort() };
+  return { success, errors: [...errors].sort() };
 }
 
 const errorEnvelope = {
@@ -195,7 +195,10 @@ export function buildOpenApi(schema: GraphQLSchema, routes: RestRoute[], info: {
       const headers: Record<string, unknown> = { 'x-request-id': ref('headers', 'XRequestId') };
       if (status === 429) Object.assign(headers, { 'Retry-After': ref('headers', 'RetryAfter'), RateLimit: ref('headers', 'RateLimit'), 'RateLimit-Policy': ref('headers', 'RateLimitPolicy') });
       if (status === 503 || status === 409) headers['Retry-After'] = ref('headers', 'RetryAfter');
-      responses[String(status)] = { description: describeStatus[status] ?? 'Error', headers, content: { 'application/json': { schema: ref('schemas', 'ErrorEnvelope') } } };
+      // A status that is also a success status (a throttled review event answers 429 with its own
+      // body) documents both bodies.
+      const schemaOf = success.includes(status) ? { oneOf: [ref('schemas', responseName), ref('schemas', 'ErrorEnvelope')] } : ref('schemas', 'ErrorEnvelope');
+      responses[String(status)] = { description: describeStatus[status] ?? 'Error', headers: success.includes(status) ? { ...successHeaders, ...headers } : headers, content: { 'application/json': { schema: schemaOf } } };
     }
     let requestBody: unknown;
     if (route.body) {

@@ -106,6 +106,7 @@ export interface IntentTerms {
   allowedTools?: string[];
   deadline?: string;
   signForTenant?: string;
+  payeeDid?: string;
 }
 
 /** The principal-signed create body, field order as the SDK emits it (signing_version 6). */
@@ -115,7 +116,7 @@ export function signedIntentBody(actor: HarborActor, terms: IntentTerms = {}) {
     principal_did: 'did:example:principal',
     principal_pubkey: b64(actor.principal.publicKey),
     principal_signature: '',
-    payee_did: 'did:example:payee',
+    payee_did: terms.payeeDid ?? 'did:example:payee',
     payee_pubkey: b64(actor.payee.publicKey),
     budget: terms.budget ?? { max: terms.amountCents ?? 5000 },
     currency: terms.currency ?? 'usd',
@@ -148,13 +149,13 @@ export function signedIntentBody(actor: HarborActor, terms: IntentTerms = {}) {
 }
 
 /** Payee-signed evidence body (EvidenceSignV1). */
-export function signedEvidence(actor: HarborActor, intentId: string, payload: Record<string, unknown>, artifacts: string[] = []) {
+export function signedEvidence(actor: HarborActor, intentId: string, payload: Record<string, unknown>, artifacts: string[] = [], payeeDid = 'did:example:payee') {
   const submittedAt = rfc3339(Date.now());
-  const bytes = evidenceSignBytes(actor.tenantId, { intentId, payeeDid: 'did:example:payee', payload, artifacts, submittedAt });
+  const bytes = evidenceSignBytes(actor.tenantId, { intentId, payeeDid, payload, artifacts, submittedAt });
   return {
     payload,
     artifacts,
-    payee_did: 'did:example:payee',
+    payee_did: payeeDid,
     payee_pubkey: b64(actor.payee.publicKey),
     payee_signature: b64(ed.sign(bytes, actor.payee.secretKey)),
     submitted_at: submittedAt,

@@ -9,6 +9,7 @@ import type { Tx } from '../../db.ts';
 import { mintCapability } from './capabilities.ts';
 import { findIntent, PURPOSE, recognize, transition, type HarborCtx } from './gate.ts';
 import { appendLedgerEvent } from './ledger.ts';
+import { releaseHold } from '../signal/hold.ts';
 import { evaluatePredicate, matchesSchema } from '../../kernel/predicate.ts';
 import { simulateFunding, type FundingOutcome, type PaymentChallenge, type SettlementOutcome } from './rails.ts';
 import { nextState, type IntentAction } from './state-machine.ts';
@@ -205,7 +206,9 @@ export async function confirmSettlement(ctx: HarborCtx, intentId: string, input:
     throw new DomainError('invalid_request', 'simulator_outcome is only accepted for simulated (sandbox) settlement', { field: ['simulatorOutcome'] });
   }
   const outcome: SettlementOutcome = input.simulatorOutcome ?? 'succeeded';
-  return ctx.runtime.db.$transaction(async (tx) => {
+  // A fraud hold commits with the request (settlement.held in the ledger), then refuses it.
+  let held: DomainError | null = null;
+  const settled = await ctx.runtime.db.$transaction(async (tx) => {
     await consume(tx);
     let current = intent;
     const action = intent.settlementAction ?? (intent.predicatePassed ? 'release' : 'refund');
@@ -214,6 +217,7 @@ export async function confirmSettlement(ctx: HarborCtx, intentId: string, input:
         settlementAction: action,
       });
     }
+    if ((held = await releaseHold(tx, ctx, current, action))) return current;
     if (outcome === 'unknown') return current;
     if (outcome === 'failed') return step(ctx, tx, current, 'settlement_failed', { type: 'settlement.failed', payload: { action } });
     if (action === 'refund') return step(ctx, tx, current, 'settlement_refunded', { type: 'settlement.refunded', amountCents: intent.amountCents, payload: { action } });
@@ -221,6 +225,8 @@ export async function confirmSettlement(ctx: HarborCtx, intentId: string, input:
     // The simulator reports finality at once; a real rail reports it later.
     return step(ctx, tx, current, 'settlement_finalized', { type: 'settlement.settled', amountCents: intent.amountCents, payload: { action } });
   });
+  if (held) throw held;
+  return settled;
 }
 
 export const disputeOpenInput = z.object({

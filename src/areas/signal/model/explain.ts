@@ -1,7 +1,7 @@
 import { SignalModelError } from './errors.ts';
 import { parseTime, type SignalEvent, type Watermark } from './history.ts';
 import { SIGNAL_V1_PARAMS, type SignalModelParams } from './params.ts';
-import { METRIC_KEYS, OperatorAccumulator, SCALE_BITS, type OperatorScore, type TermDelta } from './score.ts';
+import { METRIC_KEYS, OperatorAccumulator, posteriorFromSums, SCALE_BITS, scoreFromPosterior, type OperatorScore, type PosteriorSums, type TermDelta } from './score.ts';
 
 /**
  * "Why did the score move?" between two watermarks of one operator, as an exact sequential
@@ -50,57 +50,51 @@ function posteriorDeltaMicros(params: SignalModelParams, d: TermDelta, timeMs: n
   return { alpha: Math.round(Number(d.s2) * factor * 1e6), beta: Math.round(Number(d.f2) * factor * 1e6) };
 }
 
+/** A posterior change of one ledger event (what the attribution lists). */
+export interface PosteriorStep {
+  seq: number;
+  intentId: string;
+  type: string;
+  delta: TermDelta;
+}
+
 /**
- * Explain the move from `previous` (an accumulator folded up to `previousWatermark`, or null for an
- * operator's first snapshot) to `currentWatermark`, folding `events` (this operator's events after
- * the previous watermark, up to the current one). The previous accumulator is not modified.
+ * The attribution and delta of a move from `previous` (its score object and exact sums, or null
+ * for an operator's first snapshot) to `current`, given the posterior steps between them in seq
+ * order. Incremental callers keep the steps since their last snapshot instead of the events.
  */
-export function explainChange(
-  operatorDid: string,
-  previous: { accumulator: OperatorAccumulator; watermark: Watermark } | null,
-  events: readonly SignalEvent[],
-  currentWatermark: Watermark,
-  params: SignalModelParams = previous?.accumulator.params ?? SIGNAL_V1_PARAMS,
-): ScoreExplanation {
-  if (previous && previous.watermark.seq > currentWatermark.seq) {
-    throw new SignalModelError('watermark_before_state', 'the previous watermark is after the current one');
-  }
-  const T1 = parseTime(currentWatermark.occurredAt, 'watermark occurred_at');
-  const acc = previous ? previous.accumulator.clone() : new OperatorAccumulator(operatorDid, params);
-  if (acc.operatorDid !== operatorDid) throw new SignalModelError('operator_mismatch', 'the previous state belongs to another operator');
-  const previousScore = previous ? previous.accumulator.scoreAt(previous.watermark) : null;
-  const startScore = previousScore ? previousScore.score : acc.scoreOnlyAt(T1);
-  const attribution: AttributionPart[] = [];
-  let running = acc.scoreOnlyAt(T1);
-  attribution.push({
-    cause: 'time_decay',
-    from_ledger_watermark_seq: previous?.watermark.seq ?? 0,
-    to_ledger_watermark_seq: currentWatermark.seq,
-    score_delta: running - startScore,
-  });
-  const lowerBound = previous?.watermark.seq ?? 0;
-  for (const event of events) {
-    if (event.operatorDid !== operatorDid || event.seq <= lowerBound) continue;
-    if (event.seq > currentWatermark.seq) break;
-    const delta = acc.apply(event);
-    if (isZero(delta)) continue;
-    const next = acc.scoreOnlyAt(T1);
-    const micros = posteriorDeltaMicros(params, delta, T1);
-    attribution.push({
-      cause: 'ledger_event',
-      seq: event.seq,
-      intent_id: event.intentId ?? '',
-      type: event.type,
-      alpha_delta_micros: micros.alpha,
-      beta_delta_micros: micros.beta,
-      score_delta: next - running,
-    });
+export function attributeChange(input: {
+  params: SignalModelParams;
+  previous: { score: OperatorScore; sums: PosteriorSums } | null;
+  steps: readonly PosteriorStep[];
+  current: OperatorScore;
+}): { delta: SignalExplanationDelta; attribution: AttributionPart[] } {
+  const { params, previous, current } = input;
+  const T1 = parseTime(current.watermark.occurredAt, 'watermark occurred_at');
+  const scoreOf = (sums: PosteriorSums) => {
+    const { alpha, beta } = posteriorFromSums(params, sums, T1);
+    return scoreFromPosterior(params, alpha, beta);
+  };
+  const sums: PosteriorSums = previous ? { ...previous.sums } : { s2: 0n, f2: 0n, w: 0n };
+  let running = scoreOf(sums);
+  const startScore = previous ? previous.score.score : running;
+  const attribution: AttributionPart[] = [
+    { cause: 'time_decay', from_ledger_watermark_seq: previous?.score.watermark.seq ?? 0, to_ledger_watermark_seq: current.watermark.seq, score_delta: running - startScore },
+  ];
+  for (const step of input.steps) {
+    if (isZero(step.delta)) continue;
+    sums.s2 += step.delta.s2;
+    sums.f2 += step.delta.f2;
+    sums.w += step.delta.w;
+    const next = scoreOf(sums);
+    const micros = posteriorDeltaMicros(params, step.delta, T1);
+    attribution.push({ cause: 'ledger_event', seq: step.seq, intent_id: step.intentId, type: step.type, alpha_delta_micros: micros.alpha, beta_delta_micros: micros.beta, score_delta: next - running });
     running = next;
   }
-  const current = acc.scoreAt(currentWatermark);
   const scoreDelta = current.score - startScore;
   const sum = attribution.reduce((total, part) => total + part.score_delta, 0);
   if (sum !== scoreDelta || running !== current.score) throw new Error('attribution does not sum to the score delta');
+  const previousScore = previous?.score ?? null;
   const changed = METRIC_KEYS.flatMap((metric) => {
     const before = previousScore ? previousScore.metrics[metric] : 0;
     const after = current.metrics[metric];
@@ -123,21 +117,49 @@ export function explainChange(
     .filter(Boolean)
     .join('; ');
   return {
-    previous: previousScore,
-    current,
     delta: {
       basis: previous ? 'previous_snapshot' : 'initial',
       previous_score: startScore,
       score_delta: scoreDelta,
-      previous_ledger_watermark_seq: previous?.watermark.seq ?? 0,
+      previous_ledger_watermark_seq: previous?.score.watermark.seq ?? 0,
       changed_metrics: changed,
       reason_codes_added: added,
       reason_codes_removed: removed,
       summary,
     },
     attribution,
-    accumulator: acc,
   };
+}
+
+/**
+ * Explain the move from `previous` (an accumulator folded up to `previousWatermark`, or null for an
+ * operator's first snapshot) to `currentWatermark`, folding `events` (this operator's events after
+ * the previous watermark, up to the current one). The previous accumulator is not modified.
+ */
+export function explainChange(
+  operatorDid: string,
+  previous: { accumulator: OperatorAccumulator; watermark: Watermark } | null,
+  events: readonly SignalEvent[],
+  currentWatermark: Watermark,
+  params: SignalModelParams = previous?.accumulator.params ?? SIGNAL_V1_PARAMS,
+): ScoreExplanation {
+  if (previous && previous.watermark.seq > currentWatermark.seq) {
+    throw new SignalModelError('watermark_before_state', 'the previous watermark is after the current one');
+  }
+  const acc = previous ? previous.accumulator.clone() : new OperatorAccumulator(operatorDid, params);
+  if (acc.operatorDid !== operatorDid) throw new SignalModelError('operator_mismatch', 'the previous state belongs to another operator');
+  const previousScore = previous ? previous.accumulator.scoreAt(previous.watermark) : null;
+  const previousSums = acc.sums();
+  const steps: PosteriorStep[] = [];
+  const lowerBound = previous?.watermark.seq ?? 0;
+  for (const event of events) {
+    if (event.operatorDid !== operatorDid || event.seq <= lowerBound) continue;
+    if (event.seq > currentWatermark.seq) break;
+    steps.push({ seq: event.seq, intentId: event.intentId ?? '', type: event.type, delta: acc.apply(event) });
+  }
+  const current = acc.scoreAt(currentWatermark);
+  const { delta, attribution } = attributeChange({ params, previous: previousScore ? { score: previousScore, sums: previousSums } : null, steps, current });
+  return { previous: previousScore, current, delta, attribution, accumulator: acc };
 }
 
 /** Replay to the previous watermark, then explain the move to the current one. */

@@ -275,12 +275,7 @@ export class OperatorAccumulator {
 
   /** α and β at time T. */
   posteriorAt(timeMs: number): { alpha: number; beta: number; nEff: number } {
-    const decay = decayFactor(this.params, timeMs);
-    return {
-      alpha: this.params.prior_alpha + Number(this.s2) * HALF_SCALE * decay,
-      beta: this.params.prior_beta + Number(this.f2) * HALF_SCALE * decay,
-      nEff: (Number(this.w) / SCALE) * decay,
-    };
+    return posteriorFromSums(this.params, this.sums(), timeMs);
   }
 
   /** Only the integer score at T (what the attribution needs). */
@@ -360,7 +355,7 @@ export class OperatorAccumulator {
   }
 
   /** Sums as exact integers (for tests and persistence). */
-  sums(): { s2: bigint; f2: bigint; w: bigint } {
+  sums(): PosteriorSums {
     return { s2: this.s2, f2: this.f2, w: this.w };
   }
 
@@ -429,6 +424,23 @@ export class OperatorAccumulator {
   clone(): OperatorAccumulator {
     return OperatorAccumulator.fromState(this.toState(), this.params);
   }
+}
+
+/** Exact posterior sums (fixed point; s and f in half units). */
+export interface PosteriorSums {
+  s2: bigint;
+  f2: bigint;
+  w: bigint;
+}
+
+/** α, β and the effective sample size at time T from exact sums. */
+export function posteriorFromSums(params: SignalModelParams, sums: PosteriorSums, timeMs: number): { alpha: number; beta: number; nEff: number } {
+  const decay = decayFactor(params, timeMs);
+  return {
+    alpha: params.prior_alpha + Number(sums.s2) * HALF_SCALE * decay,
+    beta: params.prior_beta + Number(sums.f2) * HALF_SCALE * decay,
+    nEff: (Number(sums.w) / SCALE) * decay,
+  };
 }
 
 export function scoreFromPosterior(params: SignalModelParams, alpha: number, beta: number): number {

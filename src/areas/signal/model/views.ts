@@ -30,12 +30,11 @@ export interface SnapshotRecord {
   metrics: OperatorScore['metrics'];
   receipt: SignedReceipt;
   receipt_message_digest_hex: string;
-  /** Accumulator aggregate after the watermark (intent tracks live in their own rows). */
-  accumulator_state: ReturnType<OperatorAccumulator['toState']>;
   created_at: string;
 }
 
-export function snapshotRecord(input: { tenantId: string; score: OperatorScore; accumulator: OperatorAccumulator; receipt: SignedReceipt; createdAt: string }): SnapshotRecord {
+/** A snapshot record plus the accumulator aggregate after its watermark (intent tracks live in their own rows). */
+export function snapshotRecord(input: { tenantId: string; score: OperatorScore; accumulator: OperatorAccumulator; receipt: SignedReceipt; createdAt: string }): SnapshotRecord & { accumulator_state: ReturnType<OperatorAccumulator['toState']> } {
   const { score, receipt } = input;
   return {
     tenant_id: input.tenantId,
