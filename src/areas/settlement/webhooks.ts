@@ -2,7 +2,7 @@ import './errors.ts';
 import type { Principal, Runtime, ServiceContext } from '../../context.ts';
 import { sha256Hex } from '../../crypto/hash.ts';
 import type { Tx } from '../../db.ts';
-import type { HarborIntent, Prisma } from '../../generated/prisma/client.ts';
+import type { Prisma } from '../../generated/prisma/client.ts';
 import { recordAudit } from '../../kernel/audit/service.ts';
 import { DomainError } from '../../kernel/errors.ts';
 import { applySteps } from './apply.ts';
@@ -54,52 +54,52 @@ interface Outcome {
 
 const STRIPE_ACTOR = { type: 'stripe', id: null };
 
-/** The intent a PaymentIntent pays for: a stored link, else the paybond_* metadata the platform set on it. */
-async function linkedIntent(tx: Tx, pi: Pick<PaymentIntentState, 'payment_intent_id' | 'metadata' | 'livemode'> | null, piId: string | null, now: Date, who: Attribution): Promise<HarborIntent | null> {
-  const id = pi?.payment_intent_id ?? piId;
-  if (!id) return null;
-  const link = await tx.stripePaymentIntentLink.findUnique({ where: { paymentIntentId: id } });
+/** The PaymentIntent an event is about, if any. */
+function paymentIntentOf(effect: StripeEventEffect, fresh: PaymentIntentState | null): { id: string | null; pi: PaymentIntentState | null } {
+  if (effect.kind === 'payment_intent') return { id: effect.payment_intent.payment_intent_id, pi: fresh ?? effect.payment_intent };
+  if (effect.kind === 'charge_refunded' || effect.kind === 'dispute') return { id: effect.payment_intent_id, pi: fresh };
+  return { id: null, pi: null };
+}
+
+/**
+ * The intent a PaymentIntent pays for: a stored link, else the paybond_* metadata the platform
+ * set on it, which is then stored as the link. The link is kept even when the event itself cannot
+ * be applied, so reconcile can pick the intent up later.
+ */
+async function resolveIntent(rt: Runtime, event: StripeEventEnvelope, effect: StripeEventEffect, fresh: PaymentIntentState | null, who: Attribution): Promise<boolean> {
+  const { id, pi } = paymentIntentOf(effect, fresh);
+  if (!id) return false;
+  const link = await rt.db.stripePaymentIntentLink.findUnique({ where: { paymentIntentId: id } });
   const tenantId = link?.tenantId ?? pi?.metadata.paybond_tenant_id;
   const intentId = link?.intentId ?? pi?.metadata.paybond_intent_id?.toLowerCase();
-  if (!tenantId || !intentId) return null;
+  if (!tenantId || !intentId) return false;
   who.tenantId = tenantId;
   who.intentId = intentId;
-  const intent = await tx.harborIntent.findUnique({ where: { tenantId_intentId: { tenantId, intentId } } });
+  const intent = await rt.db.harborIntent.findUnique({ where: { tenantId_intentId: { tenantId, intentId } } });
   if (!intent) throw new WebhookFailure('stripe_intent_unknown', 'The PaymentIntent names an intent that does not exist');
   if (intent.settlementMode !== 'live' || !STRIPE_RAILS.has(intent.settlementRail)) {
     throw new WebhookFailure('stripe_intent_not_live', 'The PaymentIntent names an intent that does not settle on a live Stripe rail');
   }
+  if (!event.livemode || (pi && !pi.livemode)) throw new WebhookFailure('stripe_event_mode_mismatch', 'A test-mode event cannot move a live intent');
   if (!link) {
-    await tx.stripePaymentIntentLink
-      .create({ data: { paymentIntentId: id, tenantId, intentId, livemode: pi?.livemode ?? true, createdAt: now, checkedAt: now } })
-      .catch((error: unknown) => {
-        // Another PaymentIntent already pays for this intent.
-        if ((error as { code?: string }).code === 'P2002') throw new WebhookFailure('stripe_intent_already_linked', 'The intent is already paid by another PaymentIntent');
-        throw error;
-      });
+    const now = rt.clock.now();
+    await rt.db.stripePaymentIntentLink.create({ data: { paymentIntentId: id, tenantId, intentId, livemode: true, createdAt: now, checkedAt: now } }).catch(async (error: unknown) => {
+      if ((error as { code?: string }).code !== 'P2002') throw error;
+      // Linked meanwhile by a concurrent delivery (fine), or the intent is paid by another PaymentIntent.
+      const existing = await rt.db.stripePaymentIntentLink.findUnique({ where: { paymentIntentId: id } });
+      if (!existing) throw new WebhookFailure('stripe_intent_already_linked', 'The intent is already paid by another PaymentIntent');
+    });
   }
-  return intent;
+  return true;
 }
 
-async function apply(ctx: ServiceContext, tx: Tx, event: StripeEventEnvelope, effect: StripeEventEffect, fresh: PaymentIntentState | null, who: Attribution): Promise<Outcome> {
+async function apply(ctx: ServiceContext, tx: Tx, event: StripeEventEnvelope, effect: StripeEventEffect, fresh: PaymentIntentState | null, who: Attribution, linked: boolean): Promise<Outcome> {
   const now = ctx.runtime.clock.now();
   const source = { source: 'stripe_webhook', stripe_event_id: event.id, stripe_event_type: event.type };
-  switch (effect.kind) {
-    case 'payment_intent':
-    case 'charge_refunded': {
-      const pi = effect.kind === 'payment_intent' ? (fresh ?? effect.payment_intent) : fresh;
-      const intent = await linkedIntent(tx, pi, effect.kind === 'charge_refunded' ? effect.payment_intent_id : null, now, who);
-      if (!intent) return { status: 'ignored', effect: { kind: effect.kind, reason: 'not_a_paybond_payment' } };
-      if (!pi) throw new WebhookFailure('stripe_not_configured', 'A refund is read from its PaymentIntent, which needs STRIPE_SECRET_KEY; reconcile once it is set');
-      if (!event.livemode) throw new WebhookFailure('stripe_event_mode_mismatch', 'A test-mode event cannot move a live intent');
-      const result = await syncPaymentIntent(ctx, tx, intent, pi, source);
-      if (result.kind === 'mismatch') throw new WebhookFailure(result.reason, `Stripe's PaymentIntent contradicts the intent (${result.reason.replace(/_/g, ' ')})`);
-      const { kind: plan, ...detail } = result;
-      return { status: plan === 'stale' ? 'ignored' : 'processed', effect: { kind: effect.kind, payment_intent_id: pi.payment_intent_id, plan, ...detail } };
-    }
-    case 'dispute': {
-      const intent = await linkedIntent(tx, null, effect.payment_intent_id, now, who);
-      if (!intent) return { status: 'ignored', effect: { kind: effect.kind, reason: 'not_a_paybond_payment' } };
+  if (effect.kind === 'payment_intent' || effect.kind === 'charge_refunded' || effect.kind === 'dispute') {
+    if (!linked) return { status: 'ignored', effect: { kind: effect.kind, reason: 'not_a_paybond_payment' } };
+    const intent = await tx.harborIntent.findUniqueOrThrow({ where: { tenantId_intentId: { tenantId: who.tenantId!, intentId: who.intentId! } } });
+    if (effect.kind === 'dispute') {
       const plan = planFromDispute(intent.state, effect);
       if (plan.kind === 'mismatch') throw new WebhookFailure(plan.reason, `The dispute event does not fit the intent (${plan.reason.replace(/_/g, ' ')})`);
       if (plan.kind === 'advance') {
@@ -107,18 +107,22 @@ async function apply(ctx: ServiceContext, tx: Tx, event: StripeEventEnvelope, ef
       }
       return { status: 'processed', effect: { kind: effect.kind, dispute_id: effect.dispute_id, phase: effect.phase, plan: plan.kind } };
     }
-    case 'account':
-    case 'capability': {
-      const tenantId = await refreshDestination(tx, now, effect.kind === 'account' ? { account: effect.account } : { accountId: effect.account_id, capability: effect.capability, status: effect.status });
-      if (!tenantId) return { status: 'ignored', effect: { kind: effect.kind, reason: 'account_not_linked' } };
-      who.tenantId = tenantId;
-      const accountId = effect.kind === 'account' ? effect.account.account_id : effect.account_id;
-      await recordAudit(tx, ctx, { tenantId, eventType: 'settlement.stripe_destination_refreshed', resource: 'stripe_destination', resourceId: accountId, actor: STRIPE_ACTOR, details: { stripe_event_id: event.id, stripe_event_type: event.type } });
-      return { status: 'processed', effect: { kind: effect.kind, account_id: accountId } };
-    }
-    case 'ignored':
-      return { status: 'ignored', effect };
+    const { pi } = paymentIntentOf(effect, fresh);
+    if (!pi) throw new WebhookFailure('stripe_not_configured', 'A refund is read from its PaymentIntent, which needs STRIPE_SECRET_KEY; reconcile once it is set');
+    const result = await syncPaymentIntent(ctx, tx, intent, pi, source);
+    if (result.kind === 'mismatch') throw new WebhookFailure(result.reason, `Stripe's PaymentIntent contradicts the intent (${result.reason.replace(/_/g, ' ')})`);
+    const { kind: plan, ...detail } = result;
+    return { status: plan === 'stale' ? 'ignored' : 'processed', effect: { kind: effect.kind, payment_intent_id: pi.payment_intent_id, plan, ...detail } };
   }
+  if (effect.kind === 'account' || effect.kind === 'capability') {
+    const tenantId = await refreshDestination(tx, now, effect.kind === 'account' ? { account: effect.account } : { accountId: effect.account_id, capability: effect.capability, status: effect.status });
+    if (!tenantId) return { status: 'ignored', effect: { kind: effect.kind, reason: 'account_not_linked' } };
+    who.tenantId = tenantId;
+    const accountId = effect.kind === 'account' ? effect.account.account_id : effect.account_id;
+    await recordAudit(tx, ctx, { tenantId, eventType: 'settlement.stripe_destination_refreshed', resource: 'stripe_destination', resourceId: accountId, actor: STRIPE_ACTOR, details: { stripe_event_id: event.id, stripe_event_type: event.type } });
+    return { status: 'processed', effect: { kind: effect.kind, account_id: accountId } };
+  }
+  return { status: 'ignored', effect };
 }
 
 /** Count another delivery of a stored event; nothing is applied again. */
@@ -163,10 +167,11 @@ export async function receiveStripeWebhook(rt: Runtime, requestId: string, rawBo
   try {
     // Stripe delivers events late and out of order: plan from the PaymentIntent as it is now when we can read it.
     const fresh = await currentPaymentIntent(rt, effect);
+    const linked = await resolveIntent(rt, event, effect, fresh, who);
     return await rt.db.$transaction(async (tx) => {
       // Claimed first: a concurrent delivery of the same id waits here, then counts as a replay.
       await tx.stripeWebhookEvent.create({ data: { ...row, status: 'processed', effect: {} } });
-      const outcome = await apply(ctx, tx, event, effect, fresh, who);
+      const outcome = await apply(ctx, tx, event, effect, fresh, who, linked);
       await tx.stripeWebhookEvent.update({ where: { id: event.id }, data: { status: outcome.status, effect: outcome.effect as Prisma.InputJsonValue, ...who } });
       return { eventId: event.id, type: event.type, status: outcome.status, replayed: false, errorCode: null };
     });
