@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../src/config.ts';
-import { createRuntime } from '../src/app.ts';
+import { createRuntime } from '../src/runtime.ts';
 import { hashPassword, newId } from '../src/crypto/hash.ts';
 import { createOrganization } from '../src/areas/identity/organizations.ts';
 import { createApiKey } from '../src/areas/identity/api-keys.ts';

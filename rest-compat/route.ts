@@ -70,6 +70,8 @@ export interface HandlerRoute extends RouteBase {
   kind: 'handler';
   /** Who may call it (operation routes take this from their GraphQL field). */
   auth: FieldPolicy;
+  /** The handler reads Authorization itself (a token that is not a Paybond credential, e.g. METRICS_TOKEN). */
+  ownAuthorization?: boolean;
   /** Success body, for OpenAPI and the contract tests. */
   response: z.ZodType;
   /** Content type of the success body (default JSON). */

@@ -173,7 +173,7 @@ export function useRestRouter(routes: RestRoute[], runtime: Runtime, schema: Gra
           if (!params) return endResponse(errorResponse('invalid_request', 'Malformed percent-encoding in the path', state.requestId));
           state.routeTemplate = entry.route.path;
           state.policy = entry.policy;
-          const principal = await resolveCaller(runtime, request);
+          const principal = entry.route.kind === 'handler' && entry.route.ownAuthorization ? null : await resolveCaller(runtime, request);
           const denied = checkPolicy(principal, entry.policy);
           if (denied) return endResponse(domainErrorResponse(denied, state.requestId));
           const input = readInput(entry.route, request, url, params);

@@ -2,77 +2,24 @@ import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import { GraphQLError } from 'graphql';
 import type { Plugin as EnvelopPlugin } from '@envelop/core';
 import { maybeRequestState } from './kernel/http/request-state.ts';
-import { systemClock, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { RequestContext, Runtime } from './context.ts';
-import { openDatabase, type Database } from './db.ts';
-import { createLogger, type Logger } from './logger.ts';
-import { outboxMailer, smtpMailer, type Mailer } from './mail.ts';
-import { loadServerKeys } from './secrets.ts';
-import { MemoryStore, RedisStore, type KeyValueStore } from './stores.ts';
+export { createRuntime, type RuntimeOverrides } from './runtime.ts';
 import { schema } from './graphql/schema.ts';
 import { useHttp } from './plugins/http.ts';
 import { useAdmission } from './plugins/admission.ts';
 import { useCredentials } from './plugins/credentials.ts';
 import { useIdempotency } from './plugins/idempotency.ts';
+import { useQueryCost } from './plugins/cost.ts';
 import { useRateLimits } from './plugins/rate-limits.ts';
 import { createMaskError } from './plugins/errors.ts';
+import { useOpenTelemetry } from '@envelop/opentelemetry';
 import { useRestRouter } from '../rest-compat/router.ts';
 import { routes } from '../rest-compat/routes/index.ts';
-
-export interface RuntimeOverrides {
-  clock?: Clock;
-  mailer?: Mailer;
-  log?: Logger;
-  /** An already-open database (tests hand in a cloned PGlite). */
-  database?: Database;
-  store?: KeyValueStore;
-}
-
-/** Build the process-wide dependencies: config → logger, keys, database, store, mailer. */
-export async function createRuntime(config: Config, overrides: RuntimeOverrides = {}): Promise<Runtime> {
-  const log = overrides.log ?? createLogger(config.LOG_LEVEL);
-  const clock = overrides.clock ?? systemClock;
-  const keys = await loadServerKeys(config);
-  const database = overrides.database ?? (await openDatabase(config, log));
-  const store = overrides.store ?? (config.REDIS_URL ? await RedisStore.connect(config.REDIS_URL, clock) : new MemoryStore(clock));
-  const mailer = overrides.mailer ?? (config.SMTP_URL ? await smtpMailer(config.SMTP_URL, config.MAIL_FROM) : outboxMailer(config.dataDir, log));
-  return {
-    config,
-    db: database.db,
-    dbKind: database.handle.kind,
-    clock,
-    keys,
-    log,
-    mailer,
-    store,
-    async readiness() {
-      const checks: Record<string, string> = {};
-      try {
-        await database.db.$queryRawUnsafe('SELECT 1');
-        checks.database = 'ok';
-      } catch {
-        checks.database = 'unreachable';
-      }
-      if (store instanceof RedisStore) {
-        checks.redis = await store.ping().then(
-          () => 'ok',
-          () => 'unreachable',
-        );
-      }
-      return checks;
-    },
-    async close() {
-      await store.close().catch(() => undefined);
-      await database.close();
-    },
-  };
-}
 
 export type GatewayApp = YogaServerInstance<Record<string, unknown>, RequestContext>;
 
@@ -100,17 +47,19 @@ export function createApp(runtime: Runtime): GatewayApp {
       error: (...args) => log.error(args.map(String).join(' ')),
     },
     plugins: [
-      useHttp(config, log),
+      useHttp(config, log, runtime),
       useAdmission(config),
       useRestRouter(routes, runtime, schema),
       useCredentials(runtime),
+      // Cost before rate limits: a document's cost is what the rate limiter charges to the budget.
+      useQueryCost(),
       ...(config.RATE_LIMITS === 'on' ? [useRateLimits(runtime)] : []),
       useIdempotency(runtime),
+      ...(runtime.tracerProvider ? [useOpenTelemetry({ resolvers: false, variables: false, result: false, document: false }, runtime.tracerProvider, undefined, undefined, 'paybond-gateway')] : []),
       ...[
         maxDepthPlugin({ n: 12, flattenFragments: true, propagateOnRejection: true, onReject: [armorReject] }),
         maxAliasesPlugin({ n: 20, propagateOnRejection: true, onReject: [armorReject] }),
         maxTokensPlugin({ n: 2000, propagateOnRejection: true, onReject: [armorReject] }),
-        costLimitPlugin({ maxCost: 5000, propagateOnRejection: true, onReject: [armorReject] }),
       ].map(forCallerDocuments),
       ...(development ? [] : [blockFieldSuggestionsPlugin()]),
     ],

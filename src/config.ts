@@ -35,6 +35,10 @@ const envSchema = z.object({
   TRUST_PROXY: bool.default(false),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
   GRAPHIQL: bool.default(true),
+  /** Bearer token for GET /metrics; required in production (without it production serves no metrics). */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** After SIGTERM: how long /readyz answers 503 while requests are still served, before the listener closes. */
+  SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).max(120_000).default(5_000),
   /** Route-group rate limits. `off` exists to measure their cost (bench/); never turn them off in production. */
   RATE_LIMITS: z.enum(['on', 'off']).default('on'),
   /** Requests processed at once (0 = no limit). Default: 4 on the embedded database, DATABASE_POOL_SIZE on PostgreSQL. */

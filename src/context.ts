@@ -1,3 +1,4 @@
+import type { TracerProvider } from '@opentelemetry/api';
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { PrismaClient } from './generated/prisma/client.ts';
@@ -46,6 +47,10 @@ export interface Runtime {
   store: KeyValueStore;
   /** Dependency checks for /readyz: name → 'ok' | what is wrong. */
   readiness(): Promise<Record<string, string>>;
+  /** Set on SIGTERM: /readyz answers 503 so load balancers stop sending, while requests still run. */
+  draining: boolean;
+  /** OpenTelemetry tracer provider when tracing is on (src/tracing.ts). */
+  tracerProvider?: TracerProvider;
   close(): Promise<void>;
 }
 
@@ -65,6 +70,8 @@ export interface HttpBinding {
   /** The REST route template when the call came through a REST path. */
   route: string | undefined;
   setResponseHeader(name: string, value: string): void;
+  /** Adds to a list-valued response header (RateLimit, RateLimit-Policy). */
+  appendResponseHeader(name: string, value: string): void;
   /** The answer is provisional (a 202/402 funding poll): an Idempotency-Key must not store it. */
   markProvisional(): void;
 }
@@ -80,5 +87,5 @@ export interface RequestContext {
   http: HttpBinding;
 }
 
-/** What a domain service needs: dependencies plus who is acting. */
-export type ServiceContext = Pick<RequestContext, 'runtime' | 'principal' | 'requestId'>;
+/** What a domain service needs: dependencies plus who is acting (and, inside a request, its HTTP binding). */
+export type ServiceContext = Pick<RequestContext, 'runtime' | 'principal' | 'requestId'> & { http?: HttpBinding };

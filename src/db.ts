@@ -5,6 +5,7 @@ import { PrismaClient, type Prisma } from './generated/prisma/client.ts';
 import { openPglite, openPostgres, type AdapterHandle } from './db/adapters.ts';
 import { applyMigrations, pendingMigrations } from './db/migrate.ts';
 import type { Logger } from './logger.ts';
+import { metrics } from './kernel/metrics.ts';
 
 /** A transaction client: what every write inside `db.$transaction` receives. */
 export type Tx = Prisma.TransactionClient;
@@ -95,6 +96,31 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/** The Prisma client on an adapter, with statement latency reported to the metrics. */
+export function newPrismaClient(handle: AdapterHandle): PrismaClient {
+  const db = new PrismaClient({ adapter: handle.factory, transactionOptions: TRANSACTION_OPTIONS, log: [{ emit: 'event', level: 'query' }] });
+  db.$on('query', (event) => metrics.dbQueryDuration.observe(event.duration / 1000));
+  return db;
+}
+
+/** host:port/database of a connection URL, never its credentials. */
+const safeLocation = (url: string) => {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || 5432}${u.pathname}`;
+  } catch {
+    return 'DATABASE_URL';
+  }
+};
+
+/** What went wrong reaching the database, in one line (the driver's own words, no credentials). */
+const describeDbError = (error: unknown): string => {
+  const e = error as { meta?: { driverAdapterError?: { cause?: { kind?: string; originalMessage?: string } } }; message?: string };
+  const cause = e.meta?.driverAdapterError?.cause;
+  if (cause?.kind) return cause.originalMessage ? `${cause.kind}: ${cause.originalMessage}` : cause.kind;
+  return (e.message ?? String(error)).trim().split('\n').at(-1)!;
+};
+
 /** Open the configured database, apply or check migrations, and return a Prisma client on it. */
 export async function openDatabase(config: Config, log: Logger): Promise<Database> {
   let unlock = () => {};
@@ -105,22 +131,24 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
       handle = await openPglite(config.database.dir);
     } catch (error) {
       unlock();
-      throw error;
+      throw new StartupError(`Could not open the embedded database in ${config.database.dir ?? 'memory'}: ${(error as Error).message}`);
     }
   } else {
     handle = await openPostgres(config.database.url, config.DATABASE_POOL_SIZE);
   }
-  const db = new PrismaClient({ adapter: handle.factory, transactionOptions: TRANSACTION_OPTIONS });
+  const db = newPrismaClient(handle);
   const close = async () => {
     await db.$disconnect().catch(() => undefined);
     await handle.close().catch(() => undefined);
     unlock();
   };
   try {
-    // Loading the WASM schema engine costs more than the rest of a restart; only do it when needed.
+    await db.$queryRawUnsafe('SELECT 1').catch((error: unknown) => {
+      throw new StartupError(`Cannot reach the database${config.database.kind === 'postgres' ? ` at ${safeLocation(config.database.url)}` : ''}: ${describeDbError(error)}`);
+    });
     const pending = await pendingMigrations((sql) => db.$queryRawUnsafe(sql));
     if (pending.length && config.migrateOnStart) {
-      const applied = await applyMigrations(handle.factory);
+      const applied = await applyMigrations(handle);
       if (applied.length) log.info({ migrations: applied }, 'database migrated');
     } else if (pending.length) {
       throw new StartupError(

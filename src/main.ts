@@ -27,7 +27,12 @@ async function main() {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    runtime.log.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
+    // Drain: /readyz turns 503 so load balancers stop routing here, while the listener keeps
+    // accepting and serving for SHUTDOWN_DRAIN_MS; then no new connections, in-flight ones finish.
+    runtime.draining = true;
+    runtime.log.info({ signal, drain_ms: config.SHUTDOWN_DRAIN_MS }, 'draining: /readyz answers 503, requests are still served');
+    await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DRAIN_MS));
+    runtime.log.info('shutting down: no new connections, finishing in-flight requests');
     const forced = setTimeout(() => {
       runtime.log.warn('grace period over; closing remaining connections');
       server.closeAllConnections();

@@ -9,8 +9,8 @@ import type { Clock } from './clock.ts';
 export interface KeyValueStore {
   /** Set `key` if absent; false when it already existed (a replay). */
   putIfAbsent(key: string, ttlSeconds: number): Promise<boolean>;
-  /** Count one hit in the fixed window that contains now; returns the count including this hit. */
-  hit(key: string, windowSeconds: number): Promise<{ count: number; resetSeconds: number }>;
+  /** Count `amount` (default 1) in the fixed window that contains now; returns the count including it. */
+  hit(key: string, windowSeconds: number, amount?: number): Promise<{ count: number; resetSeconds: number }>;
   close(): Promise<void>;
 }
 
@@ -50,13 +50,13 @@ export class MemoryStore implements KeyValueStore {
     return true;
   }
 
-  async hit(key: string, windowSeconds: number) {
+  async hit(key: string, windowSeconds: number, amount = 1) {
     const now = this.clock.now().getTime();
     this.sweep(now);
     const { index, resetSeconds } = windowOf(this.clock, windowSeconds);
     const slot = `${key}:${index}`;
     const entry = this.live(slot, now) ?? { value: 0, expiresAt: (index + 1) * windowSeconds * 1000 };
-    entry.value += 1;
+    entry.value += amount;
     this.entries.set(slot, entry);
     return { count: entry.value, resetSeconds };
   }
@@ -83,10 +83,10 @@ export class RedisStore implements KeyValueStore {
     return (await this.redis.set(this.prefix + key, '1', 'EX', ttlSeconds, 'NX')) === 'OK';
   }
 
-  async hit(key: string, windowSeconds: number) {
+  async hit(key: string, windowSeconds: number, amount = 1) {
     const { index, resetSeconds } = windowOf(this.clock, windowSeconds);
     const slot = `${this.prefix}${key}:${index}`;
-    const [[, count]] = (await this.redis.multi().incr(slot).expire(slot, windowSeconds + 1).exec()) as [[null, number]];
+    const [[, count]] = (await this.redis.multi().incrby(slot, amount).expire(slot, windowSeconds + 1).exec()) as [[null, number]];
     return { count, resetSeconds };
   }
 

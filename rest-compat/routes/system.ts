@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { handler, type RestRoute } from '../route.ts';
-import { jsonResponse } from '../../src/kernel/http/envelope.ts';
+import { errorResponse, jsonResponse } from '../../src/kernel/http/envelope.ts';
+import { metrics } from '../../src/kernel/metrics.ts';
+import { safeEqual, sha256Hex } from '../../src/crypto/hash.ts';
 import { buildOpenApi } from '../openapi.ts';
 import { GATEWAY_VERSION } from '../../src/version.ts';
 import { schema } from '../../src/graphql/schema.ts';
@@ -27,12 +29,31 @@ export function systemRoutes(all: () => RestRoute[]): RestRoute[] {
       summary: 'Database (and Redis, when configured) reachable.',
       tag,
       auth: PUBLIC,
-      response: z.object({ status: z.enum(['ready', 'unavailable']), checks: z.record(z.string(), z.string()) }),
+      response: z.object({ status: z.enum(['ready', 'unavailable', 'draining']), checks: z.record(z.string(), z.string()) }),
       errors: [503],
       handle: async (_input, { runtime }) => {
         const checks = await runtime.readiness();
         const ready = Object.values(checks).every((v) => v === 'ok');
-        return jsonResponse({ status: ready ? 'ready' : 'unavailable', checks }, ready ? 200 : 503);
+        const status = runtime.draining ? 'draining' : ready ? 'ready' : 'unavailable';
+        return jsonResponse({ status, checks }, status === 'ready' ? 200 : 503);
+      },
+    }),
+    handler({
+      method: 'GET',
+      path: '/metrics',
+      summary: 'Prometheus metrics of this process (Bearer METRICS_TOKEN when set; production serves none without it).',
+      tag,
+      auth: PUBLIC,
+      response: z.string(),
+      contentType: 'text/plain',
+      ownAuthorization: true,
+      errors: [401, 404],
+      handle: async (_input, { runtime, request, requestId }) => {
+        const token = runtime.config.METRICS_TOKEN;
+        if (!token && runtime.config.isProduction) return errorResponse('route_not_found', 'No route for GET /metrics (set METRICS_TOKEN to serve metrics in production)', requestId);
+        const presented = /^Bearer (.+)$/i.exec(request.headers.get('authorization') ?? '')?.[1] ?? '';
+        if (token && !safeEqual(sha256Hex(presented), sha256Hex(token))) return errorResponse('unauthenticated', 'GET /metrics needs Authorization: Bearer <METRICS_TOKEN>', requestId);
+        return new Response(await metrics.registry.metrics(), { status: 200, headers: { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' } });
       },
     }),
     handler({

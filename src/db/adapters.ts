@@ -12,6 +12,8 @@ export interface AdapterHandle {
   factory: SqlMigrationAwareDriverAdapterFactory;
   /** Set for PGlite: the embedded instance (tests clone it; shutdown closes it). */
   pglite?: PGlite;
+  /** Set for PostgreSQL: where it is (migrations take a connection of their own). */
+  url?: string;
   close(): Promise<void>;
 }
 
@@ -66,5 +68,5 @@ export async function openPostgres(connectionString: string, poolSize?: number):
     };
     return adapter;
   };
-  return { kind: 'postgres', factory, close: async () => {} };
+  return { kind: 'postgres', factory, url: connectionString, close: async () => {} };
 }

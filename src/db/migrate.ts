@@ -1,13 +1,14 @@
 import fs from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { createHash, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import {
   bindMigrationAwareSqlAdapterFactory,
   type SqlDriverAdapter,
   type SqlMigrationAwareDriverAdapterFactory,
 } from '@prisma/driver-adapter-utils';
-import { openPglite } from './adapters.ts';
+import { openPglite, type AdapterHandle } from './adapters.ts';
 import { projectRoot } from '../paths.ts';
 
 /**
@@ -112,13 +113,96 @@ export async function withSchemaEngine<T>(
   }
 }
 
-/** Equivalent of `prisma migrate deploy`; returns the names it applied. */
-export async function applyMigrations(factory: SqlMigrationAwareDriverAdapterFactory): Promise<string[]> {
-  const migrationsList = await listMigrations();
-  return withSchemaEngine(factory, async (engine) => {
-    const result = await engine.applyMigrations({ migrationsList, filters });
-    return result.appliedMigrationNames;
-  });
+/** `_prisma_migrations` exactly as Prisma creates it, so Prisma's own tools read our history. */
+const HISTORY_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
+  "id" VARCHAR(36) PRIMARY KEY NOT NULL,
+  "checksum" VARCHAR(64) NOT NULL,
+  "finished_at" TIMESTAMPTZ,
+  "migration_name" VARCHAR(255) NOT NULL,
+  "logs" TEXT,
+  "rolled_back_at" TIMESTAMPTZ,
+  "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
+  "applied_steps_count" INTEGER NOT NULL DEFAULT 0
+)`;
+
+export class MigrationError extends Error {}
+
+/** Advisory lock key serialising migrators (any constant; "PBMG"). */
+const MIGRATION_LOCK = 0x50424d47;
+
+/**
+ * Equivalent of `prisma migrate deploy`; returns the names it applied. Each pending migration runs
+ * as one script in its own transaction together with its history row (PostgreSQL DDL is
+ * transactional), so a failing migration leaves nothing behind. History rows carry the same
+ * checksum (SHA-256 of migration.sql) Prisma writes, and an applied migration whose file changed
+ * since is refused, as Prisma does. Done directly rather than through the schema engine: loading
+ * the engine costs most of a first start (see `npm run bootstrap`), and applying SQL files needs
+ * nothing of it; migrations are still created and diagnosed by the engine.
+ */
+/** One connection, held for the whole run (an advisory lock belongs to its session). */
+interface MigrationSession {
+  exec(script: string): Promise<void>;
+  rows(sql: string): Promise<Array<Record<string, unknown>>>;
+  close(): Promise<void>;
+}
+
+async function openSession(handle: AdapterHandle): Promise<MigrationSession> {
+  if (handle.pglite) {
+    const pglite = handle.pglite;
+    return { exec: async (script) => void (await pglite.exec(script)), rows: async (sql) => (await pglite.query<Record<string, unknown>>(sql)).rows, close: async () => {} };
+  }
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: handle.url });
+  await client.connect();
+  return { exec: async (script) => void (await client.query(script)), rows: async (sql) => (await client.query(sql)).rows, close: () => client.end() };
+}
+
+/** Names of the migrations recorded as finished (empty when there is no history table yet). */
+export async function finishedMigrations(handle: AdapterHandle): Promise<string[]> {
+  const session = await openSession(handle);
+  try {
+    const rows = await session.rows('SELECT "migration_name" FROM "_prisma_migrations" WHERE "finished_at" IS NOT NULL').catch(() => []);
+    return rows.map((r) => String(r.migration_name));
+  } finally {
+    await session.close();
+  }
+}
+
+export async function applyMigrations(handle: AdapterHandle, dir = migrationsDir): Promise<string[]> {
+  const { migrationDirectories } = await listMigrations(dir);
+  const session = await openSession(handle);
+  try {
+    // Two nodes starting with MIGRATE_ON_START take turns; the second then finds nothing pending.
+    await session.exec(`SELECT pg_advisory_lock(${MIGRATION_LOCK})`);
+    await session.exec(HISTORY_TABLE);
+    const rows = await session.rows('SELECT "migration_name", "checksum", "finished_at", "rolled_back_at" FROM "_prisma_migrations"');
+    const history = new Map(rows.map((r) => [String(r.migration_name), { checksum: String(r.checksum), finished: r.finished_at !== null, rolledBack: r.rolled_back_at !== null }]));
+    const applied: string[] = [];
+    for (const migration of migrationDirectories) {
+      const sql = migration.migrationFile.content.value;
+      const checksum = createHash('sha256').update(sql).digest('hex');
+      const previous = history.get(migration.path);
+      if (previous?.finished) {
+        if (previous.checksum !== checksum) throw new MigrationError(`Migration ${migration.path} was changed after it was applied; restore its migration.sql.`);
+        continue;
+      }
+      if (previous && !previous.rolledBack) throw new MigrationError(`Migration ${migration.path} failed earlier; resolve it before applying more (see npm run db:status).`);
+      if (!/^[0-9a-z_]+$/.test(migration.path)) throw new MigrationError(`Migration folder names are [0-9a-z_] only: ${migration.path}`);
+      await session
+        .exec(
+          `BEGIN;\n${sql}\n;\nINSERT INTO "_prisma_migrations" ("id", "checksum", "finished_at", "migration_name", "applied_steps_count") VALUES ('${randomUUID()}', '${checksum}', now(), '${migration.path}', 1);\nCOMMIT;`,
+        )
+        .catch(async (error: unknown) => {
+          await session.exec('ROLLBACK').catch(() => undefined);
+          throw new MigrationError(`Migration ${migration.path} failed and was rolled back: ${(error as Error).message}`);
+        });
+      applied.push(migration.path);
+    }
+    return applied;
+  } finally {
+    await session.exec(`SELECT pg_advisory_unlock(${MIGRATION_LOCK})`).catch(() => undefined);
+    await session.close();
+  }
 }
 
 /** Migration folder names not yet recorded as finished in `_prisma_migrations`. */

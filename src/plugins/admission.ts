@@ -2,6 +2,7 @@ import type { Plugin as YogaPlugin } from 'graphql-yoga';
 import type { Config } from '../config.ts';
 import { errorResponse } from '../kernel/http/envelope.ts';
 import { maybeRequestState } from '../kernel/http/request-state.ts';
+import { admissionGates, metrics } from '../kernel/metrics.ts';
 
 /** Probes answer at once, however busy the gateway is. */
 const UNGATED = new Set(['/healthz', '/readyz']);
@@ -68,6 +69,7 @@ export function useAdmission(config: Config): YogaPlugin {
   const { limit, maxQueue } = config.admission;
   if (!limit) return {};
   const gate = createGate(limit, maxQueue);
+  admissionGates.add(gate);
   return {
     async onRequest({ request, url, serverContext, endResponse }) {
       if (UNGATED.has(url.pathname)) return;
@@ -75,6 +77,7 @@ export function useAdmission(config: Config): YogaPlugin {
       const node = serverContext as NodeContext | undefined;
       const release = await gate.enter();
       if (!release) {
+        metrics.admissionRejected.inc();
         endResponse(errorResponse('overloaded', 'The gateway is at capacity; retry shortly', requestId, { headers: { 'Retry-After': '1' } }));
         return;
       }

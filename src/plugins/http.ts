@@ -1,4 +1,5 @@
-import { BREAK, GraphQLError, Kind, visit, type DocumentNode, type ExecutionResult } from 'graphql';
+import { BREAK, getOperationAST, GraphQLError, Kind, visit, type DocumentNode, type ExecutionResult } from 'graphql';
+import { metrics, operationLabel } from '../kernel/metrics.ts';
 import { DomainError } from '../kernel/errors.ts';
 import type { Plugin as YogaPlugin } from 'graphql-yoga';
 import type { Config } from '../config.ts';
@@ -57,6 +58,16 @@ function hasNul(root: unknown): boolean {
   return false;
 }
 
+/** Errors and userErrors of a result, by code (metrics). */
+function countErrors(result: ExecutionResult | undefined): void {
+  if (!result || Symbol.asyncIterator in (result as object)) return;
+  for (const error of result.errors ?? []) metrics.graphqlErrors.inc({ code: String((error.extensions as { code?: unknown } | undefined)?.code ?? 'UNKNOWN') });
+  for (const payload of Object.values(result.data ?? {})) {
+    const userErrors = (payload as { userErrors?: Array<{ code?: unknown }> } | null)?.userErrors;
+    if (Array.isArray(userErrors)) for (const e of userErrors) metrics.graphqlErrors.inc({ code: String(e.code ?? 'UNKNOWN') });
+  }
+}
+
 function documentHasNul(document: DocumentNode): boolean {
   // Only an escape sequence can put U+0000 in a GraphQL string; skip the walk without one.
   if (!document.loc?.source.body.includes('\\u')) return false;
@@ -77,7 +88,7 @@ function documentHasNul(document: DocumentNode): boolean {
  * refused before execution, and response headers + access log.
  * Hooks here never throw: failures answer with the JSON error envelope.
  */
-export function useHttp(config: Config, log: Logger): YogaPlugin {
+export function useHttp(config: Config, log: Logger, lifecycle: { readonly draining: boolean }): YogaPlugin {
   return {
     async onRequest({ request, serverContext, endResponse }) {
       const state = initRequestState(request, clientIpOf(serverContext, request, config.TRUST_PROXY));
@@ -113,9 +124,14 @@ export function useHttp(config: Config, log: Logger): YogaPlugin {
       });
     },
     onExecute({ args, setResultAndStopExecution }) {
+      const request = (args.contextValue as { request?: Request }).request;
+      const state = request && maybeRequestState(request);
+      if (state) state.operation = operationLabel(args.operationName ?? getOperationAST(args.document, args.operationName)?.name?.value);
       if (hasNul(args.variableValues) || documentHasNul(args.document)) {
         setResultAndStopExecution({ errors: [new DomainError('invalid_request', 'Text may not contain the NUL character (U+0000)')] });
+        return;
       }
+      return { onExecuteDone: ({ result }) => countErrors(result as ExecutionResult) };
     },
     // Yoga strips `extensions.http` from error bodies (it uses it for the response status). Clients
     // of this API read the status from the error too, so put `http.status` back when serialising.
@@ -140,12 +156,28 @@ export function useHttp(config: Config, log: Logger): YogaPlugin {
       const state = maybeRequestState(request);
       if (!state) return;
       response.headers.set('x-request-id', state.requestId);
+      // While draining, every connection closes after its response: no keep-alive socket is left
+      // for a client to send on just as the listener goes away.
+      if (lifecycle.draining) response.headers.set('connection', 'close');
       state.responseHeaders.forEach((value, key) => {
         if (!response.headers.has(key)) response.headers.set(key, value);
       });
       const url = new URL(request.url);
+      const seconds = (performance.now() - state.startedAt) / 1000;
+      const route = state.routeTemplate ?? (url.pathname === '/graphql' ? `graphql ${state.operation ?? 'anonymous'}` : 'unmatched');
+      metrics.httpRequests.inc({ route, method: request.method, status: String(response.status) });
+      metrics.httpDuration.observe({ route, method: request.method }, seconds);
       log.info(
-        { request_id: state.requestId, method: request.method, path: url.pathname, status: response.status, ms: Math.round(performance.now() - state.startedAt) },
+        {
+          request_id: state.requestId,
+          method: request.method,
+          path: url.pathname,
+          route,
+          ...(state.operation ? { operation: state.operation } : {}),
+          ...(state.caller?.principal ? { tenant_id: state.caller.principal.tenantId } : {}),
+          status: response.status,
+          ms: Math.round(seconds * 1000),
+        },
         'request',
       );
     },

@@ -8,6 +8,7 @@ import { routeGroupDefaults, type RouteGroup } from '../kernel/limits/groups.ts'
 import type { FieldPolicy } from '../kernel/policy.ts';
 import { consume, rateLimitedError, rateLimitHeaders, type LimitPolicy } from '../kernel/limits/limiter.ts';
 import { requestState } from '../kernel/http/request-state.ts';
+import { metrics } from '../kernel/metrics.ts';
 
 function rootFields(selectionSet: SelectionSetNode, fragments: Map<string, FragmentDefinitionNode>, seen = new Set<string>()): string[] {
   return selectionSet.selections.flatMap((s) => {
@@ -62,13 +63,18 @@ export function useRateLimits(runtime: Runtime): Plugin<RequestContext> {
       for (const d of args.document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
       const root = rootOf(args.schema, operation.operation);
       const groups = [...new Set(rootFields(operation.selectionSet, fragments).map((f) => fieldGroup(root, f)).filter((g): g is RouteGroup => Boolean(g)))];
+      const request = requestState(ctx.request);
+      // A caller-written document also spends its query cost (src/plugins/cost.ts).
+      if (request.queryCost !== undefined) groups.push('graphql_query_cost');
       if (!groups.length) return;
       const { tenantId } = ctx.principal;
-      const headers = requestState(ctx.request).responseHeaders;
+      const headers = request.responseHeaders;
       return (async () => {
         for (const group of groups) {
-          const state = await consume(runtime.store, await policyFor(tenantId, group), tenantId);
-          for (const [name, value] of Object.entries(rateLimitHeaders(state))) headers.set(name, value);
+          const cost = group === 'graphql_query_cost' ? Math.max(1, Math.ceil(request.queryCost ?? 1)) : 1;
+          const state = await consume(runtime.store, await policyFor(tenantId, group), tenantId, cost);
+          if (group === 'graphql_query_cost') request.costBudget = { limit: state.policy.limit, remaining: state.remaining, reset_seconds: state.resetSeconds };
+          for (const [name, value] of Object.entries(rateLimitHeaders(state))) if (name !== 'Retry-After') headers.append(name, value);
           if (state.allowed) continue;
           const windowIndex = Math.floor(runtime.clock.now().getTime() / 1000 / state.policy.windowSeconds);
           if (await runtime.store.putIfAbsent(`rl-audit:${group}:${tenantId}:${windowIndex}`, state.policy.windowSeconds)) {
@@ -80,6 +86,7 @@ export function useRateLimits(runtime: Runtime): Plugin<RequestContext> {
               details: { bucket: bucketHash(runtime.keys.hmacSecret, `${group}:${tenantId}`), limit: state.policy.limit, window_seconds: state.policy.windowSeconds },
             }).catch((error: unknown) => runtime.log.error({ err: error }, 'rate-limit audit failed'));
           }
+          metrics.rateLimitRefusals.inc({ group });
           setResultAndStopExecution({ errors: [rateLimitedError(state)] });
           return;
         }

@@ -64,7 +64,8 @@ describe('examples/agent-runtime.ts against a real server', () => {
 
     const intact = await runScript(['scripts/ledger-verify.ts'], { DATA_DIR: dataDir });
     expect(intact.code, intact.output).toBe(0);
-    const reports = intact.output.trim().split('\n').map((line) => JSON.parse(line));
+    const jsonLines = (output: string) => output.split('\n').filter((line) => line.startsWith('{'));
+    const reports = jsonLines(intact.output).map((line) => JSON.parse(line));
     expect(reports.length).toBeGreaterThan(0);
     for (const report of reports) expect(report).toMatchObject({ ok: true, firstBreak: null });
     const paid = reports.find((r) => r.eventsChecked > 0);
@@ -79,6 +80,6 @@ describe('examples/agent-runtime.ts against a real server', () => {
     await pglite.close();
     const broken = await runScript(['scripts/ledger-verify.ts', '--tenant', paid.tenantId], { DATA_DIR: dataDir });
     expect(broken.code, broken.output).toBe(1);
-    expect(JSON.parse(broken.output.trim())).toMatchObject({ tenantId: paid.tenantId, ok: false, firstBreak: { seq: 1, reason: 'event content does not match its hash' } });
+    expect(JSON.parse(jsonLines(broken.output)[0]!)).toMatchObject({ tenantId: paid.tenantId, ok: false, firstBreak: { seq: 1, reason: 'event content does not match its hash' } });
   }, 120_000);
 });

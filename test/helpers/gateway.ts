@@ -1,17 +1,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, inject } from 'vitest';
-import { PrismaClient } from '../../src/generated/prisma/client.ts';
 import { openPglite, openPostgres } from '../../src/db/adapters.ts';
 import { createApp, createRuntime, type GatewayApp } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { ManualClock, systemClock, type Clock } from '../../src/clock.ts';
 import { MemoryMailer } from '../../src/mail.ts';
 import type { Runtime } from '../../src/context.ts';
-import { TRANSACTION_OPTIONS, type Database } from '../../src/db.ts';
+import { newPrismaClient, type Database } from '../../src/db.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { KeyValueStore } from '../../src/stores.ts';
 import { checkRestResponse } from './contract.ts';
+import type { TracerProvider } from '@opentelemetry/api';
 
 export interface TestGateway {
   app: GatewayApp;
@@ -26,7 +26,7 @@ export async function testDatabase(): Promise<Database> {
   const info = inject('testDatabase');
   const handle =
     info.kind === 'postgres' ? await openPostgres(info.url, 4) : await openPglite(undefined, new Blob([fs.readFileSync(info.template)]));
-  const db = new PrismaClient({ adapter: handle.factory, transactionOptions: TRANSACTION_OPTIONS });
+  const db = newPrismaClient(handle);
   return {
     db,
     handle,
@@ -50,13 +50,13 @@ export function testConfig(env: Record<string, string> = {}): Config {
 
 /** A gateway on a fresh database clone, with an in-memory mailer and (optionally) a manual clock. */
 export async function createTestGateway(
-  options: { env?: Record<string, string>; clock?: Clock; store?: KeyValueStore; database?: Database } = {},
+  options: { env?: Record<string, string>; clock?: Clock; store?: KeyValueStore; database?: Database; tracerProvider?: TracerProvider } = {},
 ): Promise<TestGateway> {
   const config = testConfig(options.env);
   const mailer = new MemoryMailer();
   const clock = options.clock ?? systemClock;
   const database = options.database ?? (await testDatabase());
-  const runtime = await createRuntime(config, { database, mailer, clock, store: options.store, log: createLogger(config.LOG_LEVEL) });
+  const runtime = await createRuntime(config, { database, mailer, clock, store: options.store, log: createLogger(config.LOG_LEVEL), tracerProvider: options.tracerProvider });
   const app = createApp(runtime);
   return {
     app,

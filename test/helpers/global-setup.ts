@@ -41,7 +41,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const url = new URL(serverUrl);
     url.pathname = `/${name}`;
     const handle = await openPostgres(url.toString(), 2);
-    await applyMigrations(handle.factory);
+    await applyMigrations(handle);
     project.provide('testDatabase', { kind: 'postgres', url: url.toString() });
     return async () => {
       const client = new pg.Client({ connectionString: serverUrl });
@@ -52,7 +52,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     };
   }
   const template = await openPglite();
-  await applyMigrations(template.factory);
+  await applyMigrations(template);
   const dump = await template.pglite!.dumpDataDir('none');
   const file = path.join(dir, 'template.tar');
   fs.writeFileSync(file, Buffer.from(await dump.arrayBuffer()));

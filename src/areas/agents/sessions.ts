@@ -126,7 +126,7 @@ async function mintSession(
 /** PAT + the runtime's own ephemeral public key → a short-lived JWT bound to that key. */
 export async function exchangePat(ctx: AuthCtx, input: z.infer<typeof patExchangeInput>): Promise<AgentToken> {
   const rt = ctx.runtime;
-  await enforce(rt.store, agentLimits.exchangePerIp, bucketHash(rt.keys.hmacSecret, `ip:${ctx.clientIp}`));
+  await enforce(ctx, agentLimits.exchangePerIp, bucketHash(rt.keys.hmacSecret, `ip:${ctx.clientIp}`));
   let publicKey: Uint8Array | null = null;
   if (input.sessionPubkey) {
     publicKey = decodePublicKey(input.sessionPubkey, ['base58']);
@@ -163,7 +163,7 @@ async function trustedKeyFor(rt: Runtime, publicKeyHex: string, tenantHint?: str
 /** Step 1 of the nonce sign-in: a single-use, 5-minute challenge for a registered key. */
 export async function issueNonce(ctx: AuthCtx, input: z.infer<typeof nonceInput>): Promise<{ nonce: string; expiresAt: Date }> {
   const rt = ctx.runtime;
-  await enforce(rt.store, agentLimits.noncePerIp, bucketHash(rt.keys.hmacSecret, `ip:${ctx.clientIp}`));
+  await enforce(ctx, agentLimits.noncePerIp, bucketHash(rt.keys.hmacSecret, `ip:${ctx.clientIp}`));
   const raw = decodePublicKey(input.agentPubkey, ['base58', 'hex', 'base64']);
   if (!raw) throw new DomainError('invalid_request', 'agent_pubkey must be an Ed25519 public key of 32 bytes', { field: ['agentPubkey'] });
   const key = await trustedKeyFor(rt, Buffer.from(raw).toString('hex'), input.tenantId);
@@ -185,7 +185,7 @@ const nonceFailed = () => new DomainError('nonce_invalid', 'The nonce is unknown
 /** Step 2: the key's signature over the nonce → a JWT bound to that key. The nonce is consumed once. */
 export async function exchangeNonce(ctx: AuthCtx, input: z.infer<typeof nonceExchangeInput>): Promise<AgentToken> {
   const rt = ctx.runtime;
-  await enforce(rt.store, agentLimits.exchangePerIp, bucketHash(rt.keys.hmacSecret, `ip:${ctx.clientIp}`));
+  await enforce(ctx, agentLimits.exchangePerIp, bucketHash(rt.keys.hmacSecret, `ip:${ctx.clientIp}`));
   const raw = decodePublicKey(input.agentPubkey, ['base58', 'hex', 'base64']);
   const signature = decodeSignature(input.signature, ['base58', 'base64']);
   if (!raw || !signature) throw nonceFailed();

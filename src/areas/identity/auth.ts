@@ -63,8 +63,8 @@ export async function startLogin(ctx: AuthCtx, input: z.infer<typeof loginStartI
   const rt = ctx.runtime;
   const email = normalizeEmail(input.email);
   const emailHash = bucketHash(rt.keys.hmacSecret, `email:${email}`);
-  await enforce(rt.store, authLimits.loginStartPerIp, bucketHash(rt.keys.hmacSecret, `ip:${ctx.clientIp}`));
-  await enforce(rt.store, authLimits.loginStartPerEmail, emailHash);
+  await enforce(ctx, authLimits.loginStartPerIp, bucketHash(rt.keys.hmacSecret, `ip:${ctx.clientIp}`));
+  await enforce(ctx, authLimits.loginStartPerEmail, emailHash);
 
   const now = rt.clock.now();
   const challengeId = newId('chl');
@@ -119,7 +119,7 @@ const challengeFailed = () => new DomainError('challenge_failed', 'The code is w
 /** Password sign-in / sign-up, step 2: a correct code opens a session. */
 export async function verifyChallenge(ctx: AuthCtx, input: z.infer<typeof challengeVerifyInput>): Promise<AuthTokens> {
   const rt = ctx.runtime;
-  await enforce(rt.store, authLimits.verifyPerIp, bucketHash(rt.keys.hmacSecret, `ip:${ctx.clientIp}`));
+  await enforce(ctx, authLimits.verifyPerIp, bucketHash(rt.keys.hmacSecret, `ip:${ctx.clientIp}`));
   const now = rt.clock.now();
   const challenge = await rt.db.authChallenge.findUnique({ where: { id: input.challengeId } });
   if (!challenge || challenge.consumedAt || challenge.expiresAt <= now || challenge.attempts >= CHALLENGE_MAX_ATTEMPTS) {
@@ -173,7 +173,7 @@ export async function verifyChallenge(ctx: AuthCtx, input: z.infer<typeof challe
 /** Rotate a refresh token. Presenting an already-used one revokes the whole session family. */
 export async function refreshSession(ctx: AuthCtx, input: z.infer<typeof refreshInput>): Promise<AuthTokens> {
   const rt = ctx.runtime;
-  await enforce(rt.store, authLimits.refreshPerIp, bucketHash(rt.keys.hmacSecret, `ip:${ctx.clientIp}`));
+  await enforce(ctx, authLimits.refreshPerIp, bucketHash(rt.keys.hmacSecret, `ip:${ctx.clientIp}`));
   const now = rt.clock.now();
   const record = await rt.db.refreshToken.findUnique({
     where: { tokenHash: sha256Hex(input.refreshToken) },

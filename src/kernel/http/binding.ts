@@ -14,6 +14,7 @@ export function httpBinding(request: Request): HttpBinding {
     headers: request.headers,
     route: state.routeTemplate,
     setResponseHeader: (name, value) => state.responseHeaders.set(name, value),
+    appendResponseHeader: (name, value) => state.responseHeaders.append(name, value),
     markProvisional: () => {
       state.provisional = true;
     },

@@ -18,6 +18,11 @@ export interface RequestState {
   caller?: { principal: Principal | null };
   /** Set through the HTTP binding when an answer is provisional (202/402): Idempotency-Key must not store it. */
   provisional?: boolean;
+  /** The GraphQL operation's name as a metrics/log label (src/kernel/metrics.ts operationLabel). */
+  operation?: string;
+  /** Cost of a caller-written document (src/plugins/cost.ts) and what is left of the tenant's budget. */
+  queryCost?: number;
+  costBudget?: { limit: number; remaining: number; reset_seconds: number };
 }
 
 const states = new WeakMap<Request, RequestState>();

@@ -1,4 +1,5 @@
 import { DomainError } from '../errors.ts';
+import type { ServiceContext } from '../../context.ts';
 import type { KeyValueStore } from '../../stores.ts';
 
 export interface LimitPolicy {
@@ -25,9 +26,9 @@ export function rateLimitHeaders(state: LimitState): Record<string, string> {
   return headers;
 }
 
-/** Count one attempt against `policy` for `bucket` (already hashed by the caller). */
-export async function consume(store: KeyValueStore, policy: LimitPolicy, bucket: string): Promise<LimitState> {
-  const { count, resetSeconds } = await store.hit(`rl:${policy.group}:${bucket}`, policy.windowSeconds);
+/** Count one attempt (or `amount` units) against `policy` for `bucket` (already hashed by the caller). */
+export async function consume(store: KeyValueStore, policy: LimitPolicy, bucket: string, amount = 1): Promise<LimitState> {
+  const { count, resetSeconds } = await store.hit(`rl:${policy.group}:${bucket}`, policy.windowSeconds, amount);
   return { policy, remaining: Math.max(0, policy.limit - count), resetSeconds, allowed: count <= policy.limit };
 }
 
@@ -38,9 +39,10 @@ export function rateLimitedError(state: LimitState): DomainError {
   });
 }
 
-/** Consume and throw 429 when over the limit. */
-export async function enforce(store: KeyValueStore, policy: LimitPolicy, bucket: string): Promise<LimitState> {
-  const state = await consume(store, policy, bucket);
+/** Consume and throw 429 when over the limit; inside a request the RateLimit headers go on the answer. */
+export async function enforce(ctx: ServiceContext, policy: LimitPolicy, bucket: string): Promise<LimitState> {
+  const state = await consume(ctx.runtime.store, policy, bucket);
+  if (ctx.http) for (const [name, value] of Object.entries(rateLimitHeaders(state))) if (name !== 'Retry-After') ctx.http.appendResponseHeader(name, value);
   if (!state.allowed) throw rateLimitedError(state);
   return state;
 }

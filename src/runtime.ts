@@ -1,0 +1,65 @@
+import type { Config } from './config.ts';
+import { systemClock, type Clock } from './clock.ts';
+import type { Runtime } from './context.ts';
+import { openDatabase, type Database } from './db.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { outboxMailer, smtpMailer, type Mailer } from './mail.ts';
+import { loadServerKeys } from './secrets.ts';
+import { MemoryStore, RedisStore, type KeyValueStore } from './stores.ts';
+import { startTracing } from './tracing.ts';
+import type { TracerProvider } from '@opentelemetry/api';
+
+export interface RuntimeOverrides {
+  clock?: Clock;
+  mailer?: Mailer;
+  log?: Logger;
+  /** An already-open database (tests hand in a cloned PGlite). */
+  database?: Database;
+  store?: KeyValueStore;
+  /** A tracer provider (tests hand in an in-memory one); otherwise OTEL_* configuration decides. */
+  tracerProvider?: TracerProvider;
+}
+
+/** Build the process-wide dependencies: config → logger, keys, database, store, mailer. */
+export async function createRuntime(config: Config, overrides: RuntimeOverrides = {}): Promise<Runtime> {
+  const log = overrides.log ?? createLogger(config.LOG_LEVEL);
+  const clock = overrides.clock ?? systemClock;
+  const keys = await loadServerKeys(config);
+  const database = overrides.database ?? (await openDatabase(config, log));
+  const store = overrides.store ?? (config.REDIS_URL ? await RedisStore.connect(config.REDIS_URL, clock) : new MemoryStore(clock));
+  const tracing = overrides.tracerProvider ? undefined : await startTracing();
+  const mailer = overrides.mailer ?? (config.SMTP_URL ? await smtpMailer(config.SMTP_URL, config.MAIL_FROM) : outboxMailer(config.dataDir, log));
+  return {
+    config,
+    db: database.db,
+    dbKind: database.handle.kind,
+    clock,
+    keys,
+    log,
+    mailer,
+    store,
+    draining: false,
+    tracerProvider: overrides.tracerProvider ?? tracing?.provider,
+    async readiness() {
+      const checks: Record<string, string> = {};
+      try {
+        await database.db.$queryRawUnsafe('SELECT 1');
+        checks.database = 'ok';
+      } catch {
+        checks.database = 'unreachable';
+      }
+      if (store instanceof RedisStore) {
+        checks.redis = await store.ping().then(
+          () => 'ok',
+          () => 'unreachable',
+        );
+      }
+      return checks;
+    },
+    async close() {
+      await store.close().catch(() => undefined);
+      await tracing?.shutdown().catch(() => undefined);
+      await database.close();
+    },
+  };
+}
