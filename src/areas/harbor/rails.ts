@@ -1,11 +1,9 @@
 import './errors.ts';
 import type { z } from 'zod';
 import type { Principal, Runtime } from '../../context.ts';
-import { settlementModeFor as settlementRule, type SettlementMode } from '../settlement/routing.ts';
-
-export { defaultRailFor } from '../settlement/routing.ts';
 import { describedEnum } from '../../kernel/json-schema.ts';
 import { DomainError } from '../../kernel/errors.ts';
+import { settlementModeFor as settlementRule, type SettlementMode } from '../settlement/routing.ts';
 
 /** The rails the Paybond SDK knows. */
 export const settlementRail = describedEnum('SettlementRail', 'How money moves for an intent.', {

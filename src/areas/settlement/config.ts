@@ -13,7 +13,11 @@ import { stripeConfigured } from './stripe-runtime.ts';
 
 type Ctx = ServiceContext & { principal: Principal };
 
-/** Every rail the Paybond SDK knows: what an unconfigured sandbox tenant may use through the simulator. */
+/**
+ * Every rail the Paybond SDK knows: what an unconfigured sandbox tenant may use through the
+ * simulator. Harbor's rail enum is the same list (a parity test checks it); importing it here would
+ * make an import cycle, since Harbor applies this area's rule.
+ */
 export const SDK_RAILS = ['stripe_connect', 'stripe_ach_debit', 'stripe_mpp', 'adyen_manual_capture', 'x402_usdc_base'] as const;
 
 export interface RailReadiness {

@@ -176,7 +176,7 @@ export async function receiveStripeWebhook(rt: Runtime, requestId: string, rawBo
       return { eventId: event.id, type: event.type, status: outcome.status, replayed: false, errorCode: null };
     });
   } catch (error) {
-    if (isUniqueViolation(error) && !(error instanceof WebhookFailure)) return countReplay(rt, event);
+    if (isUniqueViolation(error)) return countReplay(rt, event);
     const failure = error instanceof WebhookFailure ? error : error instanceof DomainError ? new WebhookFailure(error.code, error.message) : null;
     if (!failure) throw error;
     try {
