@@ -215,9 +215,13 @@ describe('sandbox guardrails: refusals', () => {
     expect((await verify(b.intent_id, b.capability_token, 'x', 1)).body).toMatchObject({ allow: false, code: 'intent_not_spendable' });
   });
 
-  it('read-only members and PATs cannot call it', async () => {
-    const reader = await addMember(gw, org, 'read_only');
+  it('read-only members cannot call it; it counts against the Harbor intent mutation limit', async () => {
+    const own = await createOrg(gw);
+    const reader = await addMember(gw, own, 'read_only');
     expectError(await rest(gw, 'POST', BOOTSTRAP, { operation: 'x', requested_spend_cents: 100 }, { token: reader.token.sandbox }), 403, 'forbidden');
+    await rest(gw, 'PUT', '/v1/admin/guardrails/policy', { mode: 'enforce', rate_limit_profile: { harbor_intent_mutation: { limit: 1, window_seconds: 60 } } }, { token: own.admin.token.sandbox });
+    expect((await sdkPost(BOOTSTRAP, { operation: 'x', requested_spend_cents: 100 }, { key: own.apiKey.sandbox })).status).toBe(201);
+    expectError(await sdkPost(BOOTSTRAP, { operation: 'x', requested_spend_cents: 100 }, { key: own.apiKey.sandbox }), 429, 'rate_limited');
   });
 });
 

@@ -89,6 +89,7 @@ describe('settlement configuration', () => {
     expectError(await put(org, {}), 400, 'invalid_request');
     expectError(await put(org, { allowed_rails: 'stripe_connect' }), 400, 'invalid_request');
     expectError(await put(org, { allowed_rails: [1] }), 400, 'invalid_request');
+    expectError(await rest(gw, 'GET', `${CONFIG}/history?limit=0`, undefined, { token: org.apiKey.sandbox }), 400, 'invalid_request');
   });
 
   it('tenant admins write; read-only members and service keys read; writes are rate limited', async () => {
