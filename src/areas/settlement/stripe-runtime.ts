@@ -22,8 +22,6 @@ export function stripeClient(rt: Runtime): SettlementStripeClient {
   return client;
 }
 
-const RETRY = { 'Retry-After': '30' };
-
 /** A Stripe call's failure as the DomainError the caller answers with; anything else is rethrown as is. */
 export function stripeFailure(error: unknown): unknown {
   if (!(error instanceof StripeCallError)) return error;
@@ -36,7 +34,7 @@ export function stripeFailure(error: unknown): unknown {
     case 'stripe_authentication_failed':
     case 'stripe_rate_limited':
     case 'stripe_unavailable':
-      return new DomainError(error.code, error.message, error.retryable ? { headers: RETRY } : {});
+      return new DomainError(error.code, error.message);
     default:
       return new DomainError('stripe_request_failed', 'Stripe refused the request or answered with something unexpected', {
         details: { stripe_request_id: error.requestId, stripe_status: error.upstreamStatus },
