@@ -45,6 +45,22 @@ const envSchema = z.object({
   MAX_CONCURRENT_REQUESTS: z.coerce.number().int().min(0).max(100_000).optional(),
   MAX_QUEUED_REQUESTS: z.coerce.number().int().min(0).max(1_000_000).default(1000),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+  /** Platform Stripe key (secret `sk_` or restricted `rk_` with read access to accounts and PaymentIntents). */
+  STRIPE_SECRET_KEY: z
+    .string()
+    .regex(/^(sk|rk)_(test|live)_[0-9A-Za-z]+$/, 'must be a Stripe secret key (sk_test_…, sk_live_…, rk_test_… or rk_live_…)')
+    .optional(),
+  STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_\S+$/, 'must be a Stripe webhook signing secret (whsec_…)').optional(),
+  /** Where Stripe's API is reached (a local stand-in in tests, or a proxy); plain http only to a loopback host. */
+  STRIPE_API_BASE_URL: z
+    .url()
+    .refine((raw) => {
+      const url = new URL(raw);
+      const loopback = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i.test(url.hostname);
+      return (url.protocol === 'https:' || (url.protocol === 'http:' && loopback)) && (url.pathname === '/' || url.pathname === '') && !url.search && !url.username;
+    }, 'must be https://host[:port] (http only to localhost, 127.x or [::1]), without a path')
+    .optional(),
+  STRIPE_WEBHOOK_TOLERANCE_SECONDS: seconds(3600).default(300),
 });
 
 export type Env = z.infer<typeof envSchema>;

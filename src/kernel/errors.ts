@@ -20,6 +20,7 @@ const KERNEL_CODES = {
   credential_revoked: 401,
   tenant_mismatch: 401,
   forbidden: 403,
+  sandbox_environment_required: 403,
   not_found: 404,
   route_not_found: 404,
   method_not_allowed: 405,

@@ -15,6 +15,8 @@ export interface FieldPolicy {
   admin?: boolean;
   /** A scope the credential must carry (read-only members lack harbor:write). */
   scope?: 'harbor:read' | 'harbor:write';
+  /** Sandbox credentials only (simulator, sandbox guardrails): a live credential is refused with 403. */
+  sandboxOnly?: boolean;
   /** High-risk: an agent JWT bound to a key, and this request signed with that key. */
   signed?: boolean;
   /**
@@ -59,6 +61,9 @@ export function checkPolicy(principal: Principal | null, policy: FieldPolicy): D
   if (policy.admin && !isTenantAdmin(principal)) return new DomainError('forbidden', 'This operation requires the tenant_admin role or the tenant.admin entitlement');
   if (policy.scope && !principal.scopes.includes(policy.scope)) {
     return new DomainError('forbidden', policy.scope === 'harbor:write' ? 'This credential cannot change Harbor data' : 'This credential cannot read Harbor data');
+  }
+  if (policy.sandboxOnly && principal.environment !== 'sandbox') {
+    return new DomainError('sandbox_environment_required', 'This operation is for sandbox tenants only: use a sandbox credential (paybond_sk_sandbox_…)');
   }
   return null;
 }

@@ -4,10 +4,10 @@ import {
   parseStripeApiBaseUrl,
   STRIPE_API_VERSION,
   StripeCallError,
-  stripeEnvSchema,
   stripeKeyMode,
   type SettlementStripeClient,
 } from '../../src/areas/settlement/stripe.ts';
+import { ConfigError, loadConfig } from '../../src/config.ts';
 import { accountFixture, chargeFixture, paymentIntentFixture, startStripeStub, type StripeStub } from '../helpers/stripe-stub.ts';
 
 async function failure(promise: Promise<unknown>): Promise<StripeCallError> {
@@ -248,11 +248,15 @@ describe('Stripe client configuration', () => {
     expect(() => parseStripeApiBaseUrl(raw)).toThrow(expect.objectContaining({ code: 'stripe_api_base_url_invalid' }));
   });
 
-  it('the env schema accepts secret and restricted keys and refuses publishable keys', () => {
-    expect(stripeEnvSchema.safeParse({ STRIPE_SECRET_KEY: 'sk_test_abc123', STRIPE_WEBHOOK_SECRET: 'whsec_abc' }).success).toBe(true);
-    expect(stripeEnvSchema.safeParse({ STRIPE_SECRET_KEY: 'rk_live_abc123' }).success).toBe(true);
-    expect(stripeEnvSchema.safeParse({ STRIPE_SECRET_KEY: 'pk_live_abc123' }).success).toBe(false);
-    expect(stripeEnvSchema.safeParse({ STRIPE_WEBHOOK_SECRET: 'secret' }).success).toBe(false);
-    expect(stripeEnvSchema.parse({}).STRIPE_WEBHOOK_TOLERANCE_SECONDS).toBe(300);
+  it('the configuration accepts secret and restricted keys and refuses publishable keys and remote plain http', () => {
+    expect(loadConfig({ STRIPE_SECRET_KEY: 'sk_test_abc123', STRIPE_WEBHOOK_SECRET: 'whsec_abc' }).STRIPE_SECRET_KEY).toBe('sk_test_abc123');
+    expect(loadConfig({ STRIPE_SECRET_KEY: 'rk_live_abc123' }).STRIPE_SECRET_KEY).toBe('rk_live_abc123');
+    expect(loadConfig({}).STRIPE_WEBHOOK_TOLERANCE_SECONDS).toBe(300);
+    expect(loadConfig({ STRIPE_API_BASE_URL: 'http://127.0.0.1:12111' }).STRIPE_API_BASE_URL).toBe('http://127.0.0.1:12111');
+    for (const env of [{ STRIPE_SECRET_KEY: 'pk_live_abc123' }, { STRIPE_WEBHOOK_SECRET: 'secret' }, { STRIPE_API_BASE_URL: 'http://stripe-proxy.example' }, { STRIPE_API_BASE_URL: 'https://proxy.example/v1' }]) {
+      expect(() => loadConfig(env), JSON.stringify(env)).toThrow(ConfigError);
+    }
+    // The key never appears in the error.
+    expect(() => loadConfig({ STRIPE_SECRET_KEY: 'pk_live_abc123' })).toThrow(/STRIPE_SECRET_KEY .*<hidden>/);
   });
 });

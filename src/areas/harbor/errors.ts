@@ -1,6 +1,6 @@
 import { defineErrorCodes } from '../../kernel/errors.ts';
 
-/** Harbor codes: recognition gate, principal and payee signatures, rails. */
+/** Harbor codes: recognition gate, principal and payee signatures. */
 export const harborErrorCodes = defineErrorCodes({
   recognition_proof_required: 401,
   recognition_proof_invalid: 401,
@@ -8,7 +8,6 @@ export const harborErrorCodes = defineErrorCodes({
   recognition_proof_replayed: 401,
   principal_signature_invalid: 401,
   evidence_signature_invalid: 401,
-  settlement_rail_not_allowed: 422,
 });
 
 type HarborErrorCodes = typeof harborErrorCodes;

@@ -9,7 +9,9 @@ import { recordAudit } from '../../kernel/audit/service.ts';
 import { enforceIntentGuardrails } from '../guardrails/enforce.ts';
 import { appendLedgerEvent } from './ledger.ts';
 import { validatePredicate } from '../../kernel/predicate.ts';
+import { RAW_TEMPLATE } from '../../kernel/policy-templates.ts';
 import { settlementModeFor, settlementRail } from './rails.ts';
+import { defaultRailFor } from '../settlement/routing.ts';
 import { PURPOSE, recognize, type HarborCtx } from './gate.ts';
 import { intentSignBytesV6, intentSignBytesV7, type IntentSigningFields } from './wire.ts';
 import { publishedHead } from './policies.ts';
@@ -133,20 +135,37 @@ async function insertIntent(ctx: HarborCtx, tx: Prisma.TransactionClient, data: 
 /** POST /harbor/intents: principal-signed terms; recognition-gated; guardrails first. */
 export async function createIntent(ctx: HarborCtx, input: IntentCreateInput, idempotencyKey?: string | null): Promise<HarborIntent> {
   const consume = await recognize(ctx, PURPOSE.create);
-  const settlementMode = settlementModeFor(ctx.principal.environment, input.settlementRail);
+  const insert = await checkSignedIntent(ctx, input, { idempotencyKey });
+  return ctx.runtime.db.$transaction(async (tx) => {
+    await consume(tx);
+    return insert(tx);
+  });
+}
+
+/**
+ * What createIntent checks before it writes (rail, predicate, principal signature, guardrails),
+ * returning the insert to run in the caller's transaction. `templateId` names the managed-policy
+ * template a signing_version 6 predicate was materialised from by the gateway itself (the sandbox
+ * bootstrap), so guardrails judge it as that template rather than as a raw predicate.
+ */
+export async function checkSignedIntent(
+  ctx: HarborCtx,
+  input: IntentCreateInput,
+  options: { idempotencyKey?: string | null; templateId?: string } = {},
+): Promise<(tx: Prisma.TransactionClient) => Promise<HarborIntent>> {
+  const settlementMode = await settlementModeFor(ctx.runtime, ctx.principal, input.settlementRail);
   if (input.predicateDsl) validatePredicate(input.predicateDsl);
   const signed = await verifyPrincipalSignature(ctx, input);
   await enforceIntentGuardrails(ctx, {
     amountCents: input.amountCents,
     currency: input.currency,
-    rawPredicate: input.signingVersion === 6,
-    templateId: signed.policy?.templateId ?? null,
+    rawPredicate: input.signingVersion === 6 && (!options.templateId || options.templateId === RAW_TEMPLATE),
+    templateId: signed.policy?.templateId ?? options.templateId ?? null,
     intentId: input.intentId,
-    idempotencyKey,
+    idempotencyKey: options.idempotencyKey,
   });
-  return ctx.runtime.db.$transaction(async (tx) => {
-    await consume(tx);
-    return insertIntent(ctx, tx, {
+  return (tx) =>
+    insertIntent(ctx, tx, {
       intentId: input.intentId.toLowerCase(),
       principalDid: input.principalDid,
       principalPubkey: input.principalPubkey,
@@ -168,7 +187,6 @@ export async function createIntent(ctx: HarborCtx, input: IntentCreateInput, ide
       source: 'principal_signed',
       createdBy: ctx.principal.subjectId,
     });
-  });
 }
 
 export const checkoutInput = z.object({
@@ -186,8 +204,8 @@ export type CheckoutInput = z.infer<typeof checkoutInput>;
  * guardrails apply as for any intent. Creates the intent and funds it in one transaction.
  */
 export async function checkout(ctx: HarborCtx, input: CheckoutInput, idempotencyKey?: string | null): Promise<FundResult> {
-  const rail = input.settlementRail ?? 'stripe_connect';
-  const settlementMode = settlementModeFor(ctx.principal.environment, rail);
+  const rail = input.settlementRail ?? (await defaultRailFor(ctx.runtime, ctx.principal.tenantId)) ?? 'stripe_connect';
+  const settlementMode = await settlementModeFor(ctx.runtime, ctx.principal, rail);
   const intentId = randomUUID();
   await enforceIntentGuardrails(ctx, { amountCents: input.amountCents, currency: input.currency, rawPredicate: false, templateId: null, intentId, idempotencyKey });
   const now = ctx.runtime.clock.now();

@@ -1,8 +1,9 @@
 import './errors.ts';
 import type { z } from 'zod';
-import type { Environment } from '../../context.ts';
+import type { Principal, Runtime } from '../../context.ts';
 import { describedEnum } from '../../kernel/json-schema.ts';
 import { DomainError } from '../../kernel/errors.ts';
+import { settlementModeFor as settlementRule, type SettlementMode } from '../settlement/routing.ts';
 
 /** The rails the Paybond SDK knows. */
 export const settlementRail = describedEnum('SettlementRail', 'How money moves for an intent.', {
@@ -16,21 +17,14 @@ export const SETTLEMENT_RAILS = settlementRail.options;
 export type SettlementRail = z.infer<typeof settlementRail>;
 
 /**
- * Which rails a tenant may request, and how they settle. The settlement-configuration area will
- * own this per tenant; until then the default is: sandbox tenants may use every rail through the
- * Paybond simulator (no provider call, no money moves); live tenants have no rail configured, so
- * live intents are refused rather than pretending to move money.
+ * Which rails a tenant may request, and how they settle: the settlement area's rule (the active
+ * settlement configuration, or the default envelope of an unconfigured tenant).
  */
-export function settlementModeFor(environment: Environment, rail: string): 'simulated' {
+export async function settlementModeFor(rt: Runtime, principal: Pick<Principal, 'tenantId' | 'environment'>, rail: string): Promise<SettlementMode> {
   if (!SETTLEMENT_RAILS.includes(rail as SettlementRail)) {
     throw new DomainError('invalid_request', `settlement_rail must be one of ${SETTLEMENT_RAILS.join(', ')}`, { field: ['settlementRail'] });
   }
-  if (environment !== 'sandbox') {
-    throw new DomainError('settlement_rail_not_allowed', `settlement_rail ${rail} is not enabled for this live tenant (no settlement configuration)`, {
-      field: ['settlementRail'],
-    });
-  }
-  return 'simulated';
+  return settlementRule(rt, principal, rail);
 }
 
 export interface FundingAttempt {

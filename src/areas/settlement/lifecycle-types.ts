@@ -39,3 +39,19 @@ export type IntentAction = (typeof INTENT_ACTIONS)[number];
 
 /** What a settlement request asks for: pay the payee, or return the money to the principal. */
 export type SettlementAction = 'release' | 'refund';
+
+/** The ledger event type each action writes: the names the Harbor lifecycle uses, plus the simulator's own. */
+export const LEDGER_TYPES: Record<IntentAction, string> = {
+  fund_started: 'funding.pending',
+  fund_succeeded: 'funding.succeeded',
+  fund_failed: 'funding.failed',
+  evidence: 'evidence.submitted',
+  settlement_requested: 'settlement.requested',
+  settlement_released: 'settlement.released',
+  settlement_finalized: 'settlement.settled',
+  settlement_refunded: 'settlement.refunded',
+  settlement_failed: 'settlement.failed',
+  void: 'intent.voided',
+  dispute_open: 'dispute.opened',
+  dispute_resolve: 'dispute.resolved',
+};

@@ -1,6 +1,6 @@
 import { canonicalJson } from '../../crypto/canonical-json.ts';
 import { sha256Hex } from '../../crypto/hash.ts';
-import type { IntentAction, SettlementAction } from './lifecycle-types.ts';
+import { LEDGER_TYPES, type IntentAction, type SettlementAction } from './lifecycle-types.ts';
 
 /**
  * The sandbox simulator's pure parts: event kinds, the deterministic idempotency key, and the
@@ -69,23 +69,7 @@ export interface SimulatorIntentView {
   settlementAction: SettlementAction | null;
 }
 
-/** Ledger event types, the same names the Harbor lifecycle writes. */
-const LEDGER: Record<IntentAction, string> = {
-  fund_started: 'funding.pending',
-  fund_succeeded: 'funding.succeeded',
-  fund_failed: 'funding.failed',
-  evidence: 'evidence.submitted',
-  settlement_requested: 'settlement.requested',
-  settlement_released: 'settlement.released',
-  settlement_finalized: 'settlement.settled',
-  settlement_refunded: 'settlement.refunded',
-  settlement_failed: 'settlement.failed',
-  void: 'intent.voided',
-  dispute_open: 'dispute.opened',
-  dispute_resolve: 'dispute.resolved',
-};
-
-const step = (action: IntentAction, extra: Partial<SimulatorStep> = {}): SimulatorStep => ({ action, ledgerType: LEDGER[action], ...extra });
+const step = (action: IntentAction, extra: Partial<SimulatorStep> = {}): SimulatorStep => ({ action, ledgerType: LEDGER_TYPES[action], ...extra });
 
 /** Rails whose funding is asynchronous for real: the simulator never skips their pending step. */
 const DELAYED_FUNDING_RAILS = new Set(['stripe_ach_debit']);

@@ -1,5 +1,4 @@
 import Stripe from 'stripe';
-import { z } from 'zod';
 
 /**
  * A thin client over the official `stripe` package for what settlement needs: read a Connect
@@ -48,23 +47,6 @@ export class StripeCallError extends Error {
 // Configuration
 
 const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
-
-/**
- * Environment variables for the lead to merge into the gateway's env schema. The secret key may
- * be a secret (`sk_`) or restricted (`rk_`) key; a restricted key needs read access to Connect
- * accounts and PaymentIntents.
- */
-export const stripeEnvSchema = z.object({
-  STRIPE_SECRET_KEY: z
-    .string()
-    .regex(/^(sk|rk)_(test|live)_[0-9A-Za-z]+$/, 'must be a Stripe secret key (sk_test_…, sk_live_…, rk_test_… or rk_live_…)')
-    .optional(),
-  STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_\S+$/, 'must be a Stripe webhook signing secret (whsec_…)').optional(),
-  /** Where Stripe's API is reached; set only to point tests or a proxy at a stand-in. */
-  STRIPE_API_BASE_URL: z.string().optional(),
-  /** Oldest webhook signature timestamp accepted, in seconds (Stripe's library default is 300). */
-  STRIPE_WEBHOOK_TOLERANCE_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
-});
 
 export interface StripeApiEndpoint {
   host: string;
