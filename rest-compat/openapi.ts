@@ -201,6 +201,7 @@ export function buildOpenApi(schema: GraphQLSchema, routes: RestRoute[], info: {
       responses[String(status)] = { description: describeStatus[status] ?? 'Error', headers: success.includes(status) ? { ...successHeaders, ...headers } : headers, content: { 'application/json': { schema: schemaOf } } };
     }
     let requestBody: unknown;
+    if (route.upload) requestBody = { required: true, content: { [route.upload]: { schema: { type: 'string', description: 'The file, as uploaded.' } } } };
     if (route.body) {
       const requestName = `${pascal(operationId)}Request`;
       schemas[requestName] = componentize(snakeJsonSchema(toJsonSchema(route.body, 'input')));

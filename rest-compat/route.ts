@@ -10,6 +10,8 @@ export interface RestInput {
   query: Record<string, unknown>;
   /** The JSON body with its keys in camelCase (validated by the route's `body` schema; `{}` when empty). */
   body: Record<string, unknown>;
+  /** Routes that take a file upload: the raw body as UTF-8 text (`''` when empty). */
+  upload?: string;
   headers: Headers;
 }
 
@@ -27,6 +29,8 @@ interface RouteBase {
   body?: z.ZodObject;
   /** Query parameters (REST names), validated before anything runs. */
   query?: z.ZodObject;
+  /** The body is a file of this media type (e.g. a JSONL verifier pack), not JSON: it reaches the route as `upload`. */
+  upload?: string;
   /** Statuses other than the success status(es) and the policy's own (401/403/429) that this route documents. */
   errors?: number[];
   /** A valid request (OpenAPI example; the generated security tests send it). */
@@ -70,12 +74,16 @@ export interface HandlerRoute extends RouteBase {
   kind: 'handler';
   /** Who may call it (operation routes take this from their GraphQL field). */
   auth: FieldPolicy;
-  /** The handler reads Authorization itself (a token that is not a Paybond credential, e.g. METRICS_TOKEN). */
-  ownAuthorization?: boolean;
   /** Success body, for OpenAPI and the contract tests. */
   response: z.ZodType;
   /** Content type of the success body (default JSON). */
   contentType?: string;
+  /**
+   * The route authenticates with its own credential (a download token as ?token= or Bearer, the
+   * METRICS_TOKEN), so the router does not resolve Authorization as a gateway credential; `auth`
+   * is then PUBLIC.
+   */
+  ownCredential?: boolean;
   handle: (input: RestInput, ctx: Pick<RequestContext, 'runtime' | 'requestId' | 'principal'> & { request: Request }) => Promise<Response>;
 }
 

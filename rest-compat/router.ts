@@ -63,7 +63,9 @@ const invalid = (issues: ReturnType<typeof restIssues>) => new DomainError('inva
 function readInput(route: RestRoute, request: Request, url: URL, params: Record<string, string>): RestInput {
   const raw = requestState(request).rawBody;
   let parsed: unknown = {};
-  if (raw && raw.byteLength > 0) {
+  let upload: string | undefined;
+  if (route.upload) upload = raw ? Buffer.from(raw).toString('utf8') : '';
+  else if (raw && raw.byteLength > 0) {
     if (!JSON_TYPE.test(request.headers.get('content-type') ?? '')) throw new DomainError('unsupported_media_type', 'Send JSON with content-type: application/json');
     try {
       parsed = JSON.parse(Buffer.from(raw).toString('utf8'));
@@ -84,7 +86,7 @@ function readInput(route: RestRoute, request: Request, url: URL, params: Record<
     if (!checked.success) throw invalid(restIssues(checked.error));
     query = checked.data;
   }
-  return { params, query, body, headers: request.headers };
+  return { params, query, body, ...(upload === undefined ? {} : { upload }), headers: request.headers };
 }
 
 function decodeParams(names: string[], match: RegExpExecArray): Record<string, string> | null {
@@ -173,7 +175,7 @@ export function useRestRouter(routes: RestRoute[], runtime: Runtime, schema: Gra
           if (!params) return endResponse(errorResponse('invalid_request', 'Malformed percent-encoding in the path', state.requestId));
           state.routeTemplate = entry.route.path;
           state.policy = entry.policy;
-          const principal = entry.route.kind === 'handler' && entry.route.ownAuthorization ? null : await resolveCaller(runtime, request);
+          const principal = entry.route.kind === 'handler' && entry.route.ownCredential ? null : await resolveCaller(runtime, request);
           const denied = checkPolicy(principal, entry.policy);
           if (denied) return endResponse(domainErrorResponse(denied, state.requestId));
           const input = readInput(entry.route, request, url, params);

@@ -44,6 +44,8 @@ const envSchema = z.object({
   /** Requests processed at once (0 = no limit). Default: 4 on the embedded database, DATABASE_POOL_SIZE on PostgreSQL. */
   MAX_CONCURRENT_REQUESTS: z.coerce.number().int().min(0).max(100_000).optional(),
   MAX_QUEUED_REQUESTS: z.coerce.number().int().min(0).max(1_000_000).default(1000),
+  /** Seconds between scheduled ledger checkpoints of a tenant whose ledger grew (0 = only on export, verifier pack and evidence). */
+  LEDGER_CHECKPOINT_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(30 * 86400).default(3600),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
   /** Platform Stripe key (secret `sk_` or restricted `rk_` with read access to accounts and PaymentIntents). */
   STRIPE_SECRET_KEY: z

@@ -11,6 +11,7 @@ async function main() {
   const database = openDatabase(config, log);
   database.catch(() => undefined); // handled when awaited below
   const { createApp, createRuntime } = await import('./app.ts');
+  const { startBackgroundTasks } = await import('./kernel/background.ts');
   const runtime = await createRuntime(config, { database: await database, log });
   const app = createApp(runtime);
   const server = createServer(app);
@@ -22,6 +23,7 @@ async function main() {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
   runtime.log.info({ port, database: runtime.dbKind, redis: Boolean(config.REDIS_URL) }, `Paybond Gateway listening on http://localhost:${port}`);
+  const stopTasks = startBackgroundTasks(runtime);
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -40,6 +42,7 @@ async function main() {
     forced.unref();
     server.closeIdleConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    await stopTasks();
     await runtime.close();
     runtime.log.info('stopped');
     process.exit(0);

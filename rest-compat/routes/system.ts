@@ -46,7 +46,7 @@ export function systemRoutes(all: () => RestRoute[]): RestRoute[] {
       auth: PUBLIC,
       response: z.string(),
       contentType: 'text/plain',
-      ownAuthorization: true,
+      ownCredential: true,
       errors: [401, 404],
       handle: async (_input, { runtime, request, requestId }) => {
         const token = runtime.config.METRICS_TOKEN;

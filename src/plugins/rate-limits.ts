@@ -1,12 +1,13 @@
 import type { Plugin } from '@envelop/core';
 import { getOperationAST, Kind, type FragmentDefinitionNode, type GraphQLObjectType, type GraphQLSchema, type SelectionSetNode } from 'graphql';
-import type { RequestContext, Runtime } from '../context.ts';
+import type { RequestContext, Runtime, ServiceContext } from '../context.ts';
+import { DomainError } from '../kernel/errors.ts';
 import { bucketHash } from '../kernel/audit/redact.ts';
 import { recordAudit } from '../kernel/audit/service.ts';
 import { activePolicy } from '../areas/guardrails/policy.ts';
 import { routeGroupDefaults, type RouteGroup } from '../kernel/limits/groups.ts';
 import type { FieldPolicy } from '../kernel/policy.ts';
-import { consume, rateLimitedError, rateLimitHeaders, type LimitPolicy } from '../kernel/limits/limiter.ts';
+import { consume, rateLimitedError, rateLimitHeaders, type LimitPolicy, type LimitState } from '../kernel/limits/limiter.ts';
 import { requestState } from '../kernel/http/request-state.ts';
 import { metrics } from '../kernel/metrics.ts';
 
@@ -32,6 +33,46 @@ export function fieldGroup(root: GraphQLObjectType | null | undefined, field: st
 const rootOf = (schema: GraphQLSchema, operation: 'query' | 'mutation' | 'subscription') =>
   operation === 'mutation' ? schema.getMutationType() : operation === 'query' ? schema.getQueryType() : null;
 
+const profiles = new WeakMap<Runtime, Map<string, { at: number; profile: Record<string, { limit: number; window_seconds: number }> }>>();
+
+/** A group's limit for a tenant: its rate_limit_profile override, else the group's default (cached briefly per node). */
+async function policyFor(runtime: Runtime, tenantId: string, group: RouteGroup): Promise<LimitPolicy> {
+  let byTenant = profiles.get(runtime);
+  if (!byTenant) profiles.set(runtime, (byTenant = new Map()));
+  let cached = byTenant.get(tenantId);
+  if (!cached || performance.now() - cached.at > PROFILE_TTL_MS) {
+    cached = { at: performance.now(), profile: (await activePolicy(runtime.db, tenantId)).rateLimitProfile };
+    byTenant.set(tenantId, cached);
+  }
+  const override = cached.profile[group];
+  const defaults = routeGroupDefaults(group);
+  return { group, limit: override?.limit ?? defaults.limit, windowSeconds: override?.window_seconds ?? defaults.windowSeconds };
+}
+
+/**
+ * Count one call (or `amount` units) of `group` for `tenantId` in the shared store. Returns the
+ * limit state (its response headers: rateLimitHeaders); throws the 429 (first refusal of a window
+ * audited with a hashed bucket key) when over. Byte-stream routes call it directly; GraphQL fields
+ * are counted by useRateLimits.
+ */
+export async function countRouteGroup(runtime: Runtime, ctx: ServiceContext, tenantId: string, group: RouteGroup, amount = 1): Promise<LimitState | null> {
+  if (runtime.config.RATE_LIMITS === 'off') return null;
+  const state = await consume(runtime.store, await policyFor(runtime, tenantId, group), tenantId, amount);
+  if (state.allowed) return state;
+  metrics.rateLimitRefusals.inc({ group });
+  const windowIndex = Math.floor(runtime.clock.now().getTime() / 1000 / state.policy.windowSeconds);
+  if (await runtime.store.putIfAbsent(`rl-audit:${group}:${tenantId}:${windowIndex}`, state.policy.windowSeconds)) {
+    await recordAudit(runtime.db, ctx, {
+      tenantId,
+      eventType: 'rate_limit.exceeded',
+      resource: group,
+      decision: 'denied',
+      details: { bucket: bucketHash(runtime.keys.hmacSecret, `${group}:${tenantId}`), limit: state.policy.limit, window_seconds: state.policy.windowSeconds },
+    }).catch((error: unknown) => runtime.log.error({ err: error }, 'rate-limit audit failed'));
+  }
+  throw rateLimitedError(state);
+}
+
 /**
  * Route-group rate limits, counted per tenant in the shared store (memory, or Redis for every
  * node) before any resolver runs, so refused attempts (bad proof, guardrail denial) count too.
@@ -40,19 +81,6 @@ const rootOf = (schema: GraphQLSchema, operation: 'query' | 'mutation' | 'subscr
  * and the first refusal of a window is audited with a hashed bucket key.
  */
 export function useRateLimits(runtime: Runtime): Plugin<RequestContext> {
-  const profiles = new Map<string, { at: number; profile: Record<string, { limit: number; window_seconds: number }> }>();
-
-  async function policyFor(tenantId: string, group: RouteGroup): Promise<LimitPolicy> {
-    let cached = profiles.get(tenantId);
-    if (!cached || performance.now() - cached.at > PROFILE_TTL_MS) {
-      cached = { at: performance.now(), profile: (await activePolicy(runtime.db, tenantId)).rateLimitProfile };
-      profiles.set(tenantId, cached);
-    }
-    const override = cached.profile[group];
-    const defaults = routeGroupDefaults(group);
-    return { group, limit: override?.limit ?? defaults.limit, windowSeconds: override?.window_seconds ?? defaults.windowSeconds };
-  }
-
   return {
     onExecute({ args, setResultAndStopExecution }) {
       const ctx = args.contextValue;
@@ -72,27 +100,20 @@ export function useRateLimits(runtime: Runtime): Plugin<RequestContext> {
       return (async () => {
         for (const group of groups) {
           const cost = group === 'graphql_query_cost' ? Math.max(1, Math.ceil(request.queryCost ?? 1)) : 1;
-          const state = await consume(runtime.store, await policyFor(tenantId, group), tenantId, cost);
-          if (group === 'graphql_query_cost') request.costBudget = { limit: state.policy.limit, remaining: state.remaining, reset_seconds: state.resetSeconds };
-          for (const [name, value] of Object.entries(rateLimitHeaders(state))) if (name !== 'Retry-After') headers.append(name, value);
-          if (state.allowed) continue;
-          const windowIndex = Math.floor(runtime.clock.now().getTime() / 1000 / state.policy.windowSeconds);
-          if (await runtime.store.putIfAbsent(`rl-audit:${group}:${tenantId}:${windowIndex}`, state.policy.windowSeconds)) {
-            await recordAudit(runtime.db, ctx, {
-              tenantId,
-              eventType: 'rate_limit.exceeded',
-              resource: group,
-              decision: 'denied',
-              details: { bucket: bucketHash(runtime.keys.hmacSecret, `${group}:${tenantId}`), limit: state.policy.limit, window_seconds: state.policy.windowSeconds },
-            }).catch((error: unknown) => runtime.log.error({ err: error }, 'rate-limit audit failed'));
+          try {
+            const state = await countRouteGroup(runtime, ctx, tenantId, group, cost);
+            if (!state) continue;
+            if (group === 'graphql_query_cost') request.costBudget = { limit: state.policy.limit, remaining: state.remaining, reset_seconds: state.resetSeconds };
+            for (const [name, value] of Object.entries(rateLimitHeaders(state))) headers.append(name, value);
+          } catch (error) {
+            if (!(error instanceof DomainError)) throw error;
+            setResultAndStopExecution({ errors: [error] });
+            return;
           }
-          metrics.rateLimitRefusals.inc({ group });
-          setResultAndStopExecution({ errors: [rateLimitedError(state)] });
-          return;
         }
         // A saved guardrail policy applies to the tenant's next request on this node at once
         // (other nodes pick it up within PROFILE_TTL_MS).
-        if (groups.includes('guardrail_policy_mutation')) return { onExecuteDone: () => void profiles.delete(tenantId) };
+        if (groups.includes('guardrail_policy_mutation')) return { onExecuteDone: () => void profiles.get(runtime)?.delete(tenantId) };
       })();
     },
   };
