@@ -53,7 +53,7 @@ beforeAll(async () => {
   await writeVerifierPack({ tenantId: TENANT, generatedAt: GENERATED_AT, publicKey: signer.publicKey, checkpoint: checkpointFor(tree), events }, pack);
 });
 
-describe('paybond-verify (child process)', () => {
+describe('paybond-verify (child process)', { timeout: 120_000 }, () => {
   it('exit 0 on a good bundle and pack, through npx as on a fresh clone', async () => {
     const viaNpx = await cli([bundle], 'npx');
     expect(viaNpx.code, viaNpx.stderr).toBe(0);
