@@ -152,7 +152,7 @@ const after = (key: { createdAt: Date; id: string } | null, table = sql``) =>
 
 const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 /** A row with snake_case keys (the JSONL convention of every artifact), without the tenant column. */
-function snakeRow(row: Record<string, unknown>): Record<string, unknown> {
+export function snakeRow(row: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(row)) if (key !== 'tenantId') out[snake(key)] = value;
   return out;
