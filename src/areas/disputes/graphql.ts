@@ -129,7 +129,7 @@ type Payload = { case?: DisputeCase; note?: DisputeCaseNote; evidence?: DisputeC
 const CasePayload = builder.objectRef<Payload>('DisputeCasePayload').implement({
   description: 'A dispute case after a change.',
   fields: (t) => ({
-    case: t.prismaField({ type: 'DisputeCase', nullable: true, description: 'The case, when the change was made.', resolve: (_q, p) => p.case ?? null }),
+    case: t.prismaField({ type: 'DisputeCase', nullable: true, description: 'The case, when the change was made.', resolve: (query, p, _a, ctx) => (p.case ? ctx.runtime.db.disputeCase.findUnique({ ...query, where: { id: p.case.id } }) : null) }),
     userErrors: userErrorsField(t),
   }),
 });
@@ -137,7 +137,7 @@ const CasePayload = builder.objectRef<Payload>('DisputeCasePayload').implement({
 const NotePayload = builder.objectRef<Payload>('DisputeCaseNotePayload').implement({
   description: 'The note appended, and its case.',
   fields: (t) => ({
-    case: t.prismaField({ type: 'DisputeCase', nullable: true, description: 'The case.', resolve: (_q, p) => p.case ?? null }),
+    case: t.prismaField({ type: 'DisputeCase', nullable: true, description: 'The case.', resolve: (query, p, _a, ctx) => (p.case ? ctx.runtime.db.disputeCase.findUnique({ ...query, where: { id: p.case.id } }) : null) }),
     note: t.field({ type: NoteType, nullable: true, description: 'The note.', resolve: (p) => p.note ?? null }),
     userErrors: userErrorsField(t),
   }),
@@ -146,7 +146,7 @@ const NotePayload = builder.objectRef<Payload>('DisputeCaseNotePayload').impleme
 const EvidencePayload = builder.objectRef<Payload>('DisputeCaseEvidencePayload').implement({
   description: 'The evidence reference attached, and its case.',
   fields: (t) => ({
-    case: t.prismaField({ type: 'DisputeCase', nullable: true, description: 'The case.', resolve: (_q, p) => p.case ?? null }),
+    case: t.prismaField({ type: 'DisputeCase', nullable: true, description: 'The case.', resolve: (query, p, _a, ctx) => (p.case ? ctx.runtime.db.disputeCase.findUnique({ ...query, where: { id: p.case.id } }) : null) }),
     evidence: t.field({ type: EvidenceType, nullable: true, description: 'The evidence reference.', resolve: (p) => p.evidence ?? null }),
     userErrors: userErrorsField(t),
   }),
