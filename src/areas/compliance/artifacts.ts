@@ -18,7 +18,7 @@ export const exportCategory = describedEnum('AuditExportCategory', 'A part of th
   harbor: 'Intents with their state history, their evidence, and managed policy versions: intents.jsonl, intent_evidence.jsonl, policy_versions.jsonl.',
   guardrails: 'Guardrail policy versions: guardrail_policy_versions.jsonl.',
   settlement: 'Settlement configurations (once the settlement area provides them).',
-  disputes: 'Dispute cases (once the disputes area provides them).',
+  disputes: 'Dispute cases with their notes, evidence references and assignments: dispute_cases.jsonl, dispute_case_notes.jsonl, dispute_case_evidence.jsonl, dispute_case_assignments.jsonl.',
   signal: 'Signal provenance (once the Signal area provides it).',
 });
 export type ExportCategory = z.infer<typeof exportCategory>;

@@ -30,6 +30,7 @@ import {
 import { caseStatus } from './state-machine.ts';
 import './errors.ts';
 import './limits.ts';
+import './exports.ts';
 
 export const AREA = 'disputes' as const;
 
