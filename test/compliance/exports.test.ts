@@ -59,7 +59,20 @@ describe('compliance audit exports over REST', () => {
     expect(report.manifest).toMatchObject({ kind: AUDIT_EXPORT_KIND, tenantRealmId: actor.tenantId, jobId: job.id, disclosureTier: 'standard' });
     const files = await entries(res.bytes);
     expect([...files.keys()].sort()).toEqual(
-      ['audit_events.jsonl', 'guardrail_policy_versions.jsonl', 'intent_evidence.jsonl', 'intents.jsonl', 'ledger/checkpoint.txt', 'ledger/events.jsonl', 'manifest.json', 'policy_versions.jsonl'].sort(),
+      [
+        'audit_events.jsonl',
+        'dispute_case_assignments.jsonl',
+        'dispute_case_evidence.jsonl',
+        'dispute_case_notes.jsonl',
+        'dispute_cases.jsonl',
+        'guardrail_policy_versions.jsonl',
+        'intent_evidence.jsonl',
+        'intents.jsonl',
+        'ledger/checkpoint.txt',
+        'ledger/events.jsonl',
+        'manifest.json',
+        'policy_versions.jsonl',
+      ].sort(),
     );
     const manifest = JSON.parse(files.get('manifest.json')!.toString('utf8'));
     expect(createHash('sha256').update(files.get('manifest.json')!).digest('hex')).toBe(job.manifest_sha256);

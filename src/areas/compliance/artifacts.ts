@@ -18,7 +18,7 @@ export const exportCategory = describedEnum('AuditExportCategory', 'A part of th
   harbor: 'Intents with their state history, their evidence, and managed policy versions: intents.jsonl, intent_evidence.jsonl, policy_versions.jsonl.',
   guardrails: 'Guardrail policy versions: guardrail_policy_versions.jsonl.',
   settlement: 'Settlement configurations (once the settlement area provides them).',
-  disputes: 'Dispute cases (once the disputes area provides them).',
+  disputes: 'Dispute cases with their notes, evidence references and assignments: dispute_cases.jsonl, dispute_case_notes.jsonl, dispute_case_evidence.jsonl, dispute_case_assignments.jsonl.',
   signal: 'Signal provenance (once the Signal area provides it).',
 });
 export type ExportCategory = z.infer<typeof exportCategory>;
@@ -152,7 +152,7 @@ const after = (key: { createdAt: Date; id: string } | null, table = sql``) =>
 
 const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 /** A row with snake_case keys (the JSONL convention of every artifact), without the tenant column. */
-function snakeRow(row: Record<string, unknown>): Record<string, unknown> {
+export function snakeRow(row: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(row)) if (key !== 'tenantId') out[snake(key)] = value;
   return out;
