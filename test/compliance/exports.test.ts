@@ -59,7 +59,21 @@ describe('compliance audit exports over REST', () => {
     expect(report.manifest).toMatchObject({ kind: AUDIT_EXPORT_KIND, tenantRealmId: actor.tenantId, jobId: job.id, disclosureTier: 'standard' });
     const files = await entries(res.bytes);
     expect([...files.keys()].sort()).toEqual(
-      ['audit_events.jsonl', 'guardrail_policy_versions.jsonl', 'intent_evidence.jsonl', 'intents.jsonl', 'ledger/checkpoint.txt', 'ledger/events.jsonl', 'manifest.json', 'policy_versions.jsonl'].sort(),
+      [
+        'audit_events.jsonl',
+        'guardrail_policy_versions.jsonl',
+        'intent_evidence.jsonl',
+        'intents.jsonl',
+        'ledger/checkpoint.txt',
+        'ledger/events.jsonl',
+        'manifest.json',
+        'policy_versions.jsonl',
+        'settlement_config_versions.jsonl',
+        'signal_review_events.jsonl',
+        'signal_score_snapshots.jsonl',
+        'simulator_events.jsonl',
+        'stripe_payment_intents.jsonl',
+      ].sort(),
     );
     const manifest = JSON.parse(files.get('manifest.json')!.toString('utf8'));
     expect(createHash('sha256').update(files.get('manifest.json')!).digest('hex')).toBe(job.manifest_sha256);
