@@ -62,7 +62,8 @@ describe('paybond-verify (child process)', { timeout: 120_000 }, () => {
     const p = await cli([pack, '--key', formatVerifierKey(ORIGIN, signer.publicKey)]);
     expect(p.code).toBe(0);
     expect(p.stdout).toContain('pinned with --key');
-  });
+    // npx resolves the package before it starts the CLI: seconds on a loaded machine.
+  }, 180_000);
 
   it('exit 1 naming file, row and check: a changed row, a changed ZIP byte, another key', async () => {
     const row = path.join(dir, 'row.zip');
