@@ -61,6 +61,7 @@ runCommand({
           `  ${key.secret}`,
           '',
           `Try it:  curl -H "authorization: Bearer <key>" ${gatewayUrl(runtime.config)}/v1/auth/principal`,
+          ...(runtime.config.GRAPHIQL ? [`         or open ${gatewayUrl(runtime.config)}/graphql and put the key in the Headers tab`] : []),
         ].join('\n'),
       );
       return 0;

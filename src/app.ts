@@ -12,6 +12,7 @@ export { createRuntime, type RuntimeOverrides } from './runtime.ts';
 import { schema } from './graphql/schema.ts';
 import { useHttp } from './plugins/http.ts';
 import { useAdmission } from './plugins/admission.ts';
+import { usePlayground } from './plugins/playground.ts';
 import { useCredentials } from './plugins/credentials.ts';
 import { useIdempotency } from './plugins/idempotency.ts';
 import { useQueryCost } from './plugins/cost.ts';
@@ -33,7 +34,8 @@ export function createApp(runtime: Runtime): GatewayApp {
   return createYoga<Record<string, unknown>, RequestContext>({
     schema,
     graphqlEndpoint: '/graphql',
-    graphiql: config.GRAPHIQL ? { title: 'Paybond Gateway' } : false,
+    // The playground is served by src/plugins/playground.ts (no CDN); Yoga's own page stays off.
+    graphiql: false,
     landingPage: false,
     // Yoga answers any URL ending in this path; keep it out of the way of real routes.
     healthCheckEndpoint: '/__yoga/health',
@@ -48,6 +50,7 @@ export function createApp(runtime: Runtime): GatewayApp {
     },
     plugins: [
       useHttp(config, log, runtime),
+      ...(config.GRAPHIQL ? [usePlayground('/graphql')] : []),
       useAdmission(config),
       useRestRouter(routes, runtime, schema),
       useCredentials(runtime),

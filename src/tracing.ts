@@ -21,14 +21,23 @@ export interface Tracing {
 export async function startTracing(env: NodeJS.ProcessEnv = process.env): Promise<Tracing | undefined> {
   if (!tracingEnabled(env)) return undefined;
   const [{ NodeTracerProvider }, { BatchSpanProcessor }, { OTLPTraceExporter }, { Resource }] = await Promise.all([
-    import('@opentelemetry/sdk-trace-node'),
-    import('@opentelemetry/sdk-trace-base'),
-    import('@opentelemetry/exporter-trace-otlp-http'),
-    import('@opentelemetry/resources'),
+    exportsOf(import('@opentelemetry/sdk-trace-node')),
+    exportsOf(import('@opentelemetry/sdk-trace-base')),
+    exportsOf(import('@opentelemetry/exporter-trace-otlp-http')),
+    exportsOf(import('@opentelemetry/resources')),
   ]);
   const provider = new NodeTracerProvider({
     resource: new Resource({ 'service.name': env.OTEL_SERVICE_NAME ?? 'paybond-gateway' }),
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())],
   });
   return { provider, shutdown: () => provider.shutdown() };
+}
+
+/**
+ * The exports of a CommonJS package loaded with import(): Node (and tsx) give them as names and as
+ * `default`; the esbuild bundle that `npm start` runs gives them as `default` only.
+ */
+async function exportsOf<T extends object>(loading: Promise<T>): Promise<T> {
+  const loaded = (await loading) as T & { default?: unknown };
+  return loaded.default !== null && typeof loaded.default === 'object' ? (loaded.default as T) : loaded;
 }

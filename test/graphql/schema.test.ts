@@ -26,12 +26,6 @@ describe('GraphQL schema', () => {
     expect(committed).toBe(printedSchema());
   });
 
-  it('serves GraphiQL to browsers at /graphql', async () => {
-    const res = await gw.app.fetch('http://gateway/graphql', { headers: { accept: 'text/html' } });
-    expect(res.status).toBe(200);
-    expect(await res.text()).toContain('GraphiQL');
-  });
-
   it('allows Relay-depth queries (12 levels) but refuses deeper ones, fragments included', async () => {
     // __type → fields → type → ofType… nests as deep as we like.
     const typeChain = (levels: number) => `__type(name: "Query") { fields { type { ${'ofType { '.repeat(levels)}name${' }'.repeat(levels)} } } }`;
