@@ -1,3 +1,10 @@
+-- AlterTable
+ALTER TABLE "ApiKey" ADD COLUMN     "keyKind" TEXT NOT NULL DEFAULT 'standard',
+ADD COLUMN     "label" TEXT NOT NULL DEFAULT '',
+ADD COLUMN     "mcpScopes" TEXT[] DEFAULT ARRAY[]::TEXT[],
+ADD COLUMN     "serviceAccountName" TEXT,
+ADD COLUMN     "serviceAccountRole" TEXT NOT NULL DEFAULT 'operator';
+
 -- CreateTable
 CREATE TABLE "ProtocolMandateBinding" (
     "id" TEXT NOT NULL,
@@ -33,9 +40,11 @@ CREATE TABLE "AgentRun" (
     "id" TEXT NOT NULL,
     "tenantId" TEXT NOT NULL,
     "runId" TEXT NOT NULL,
-    "status" TEXT,
-    "agentName" TEXT,
-    "attributes" JSONB NOT NULL,
+    "intentId" TEXT,
+    "operation" TEXT NOT NULL DEFAULT '',
+    "sandbox" BOOLEAN NOT NULL DEFAULT false,
+    "allowedTools" TEXT[] DEFAULT ARRAY[]::TEXT[],
+    "completionPreset" TEXT NOT NULL DEFAULT '',
     "eventCount" INTEGER NOT NULL DEFAULT 0,
     "createdAt" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "updatedAt" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
