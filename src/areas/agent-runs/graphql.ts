@@ -39,11 +39,16 @@ export const AgentRunType = builder.prismaNode('AgentRun', {
     eventCount: t.exposeInt('eventCount', { description: 'Trace events stored.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'First seen.' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'Last change.' }),
-    events: t.relatedConnection('events', {
-      cursor: 'id',
-      description: 'Its trace events in order.',
-      query: () => ({ orderBy: { seq: 'asc' } }),
-    }),
+    events: t.relatedConnection(
+      'events',
+      {
+        cursor: 'id',
+        description: 'Its trace events in order.',
+        query: () => ({ orderBy: { seq: 'asc' } }),
+      },
+      { name: 'AgentRunEventsConnection', description: 'A page of an agent run’s trace events.' },
+      { name: 'AgentRunEventsConnectionEdge', description: 'A trace event in a page.' },
+    ),
   }),
 });
 
