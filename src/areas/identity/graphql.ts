@@ -1,9 +1,7 @@
 import { builder } from '../../graphql/builder.ts';
 import { EnvironmentEnum, ONE_TIME_SECRET, policy, principalOf, rawId, userErrorsField, withUserErrors, connectionArgs, type UserErrorShape } from '../../graphql/common.ts';
 import { inputFromZod } from '../../graphql/inputs.ts';
-import type { Principal, RequestContext } from '../../context.ts';
-import { DomainError } from '../../kernel/errors.ts';
-import { isKeyAdmin } from '../../kernel/roles.ts';
+import type { Principal } from '../../context.ts';
 import type { ApiKey } from '../../generated/prisma/client.ts';
 import { describedEnum } from '../../kernel/json-schema.ts';
 import { ALL_KINDS, HUMAN, HUMAN_ADMIN, PUBLIC } from '../../kernel/policy.ts';
@@ -197,7 +195,7 @@ builder.queryFields((t) => ({
       validate: connectionArgs,
       totalCount: (_p, _a, ctx) => ctx.runtime.db.apiKey.count({ where: { tenantId: principalOf(ctx).tenantId } }),
       resolve: (query, _r, _a, ctx) =>
-        ctx.runtime.db.apiKey.findMany({ ...query, where: { tenantId: requireKeyReader(ctx).tenantId }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
+        ctx.runtime.db.apiKey.findMany({ ...query, where: { tenantId: principalOf(ctx).tenantId }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
     },
     {
       name: 'ApiKeyConnection',
@@ -294,13 +292,8 @@ const SIGN_IN = { ...PUBLIC, rateLimit: null } as const;
 const ADMIN = { ...HUMAN_ADMIN, rateLimit: null } as const;
 /** API-key management: tenant-admin sessions, or service-account keys whose role is tenant_admin (paybond keys). */
 const KEY_ADMIN = { principals: ['user', 'api_key'], admin: true, rateLimit: null } as const;
-/** Listing keys: any member's session (as before), or a tenant_admin service-account key (checked in the resolver). */
+/** Listing keys (metadata, never secrets): any member's session, as before, or a service-account key of the tenant. */
 const KEY_READER = { principals: ['user', 'api_key'] } as const;
-const requireKeyReader = (ctx: RequestContext) => {
-  const p = principalOf(ctx);
-  if (p.kind === 'api_key' && !isKeyAdmin(p)) throw new DomainError('forbidden', 'Only a tenant_admin service-account key may list API keys');
-  return p;
-};
 
 builder.mutationFields((t) => ({
   authLoginStart: t.field({
