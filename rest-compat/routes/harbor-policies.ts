@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { policyValidateQuery } from '../../src/areas/harbor/policy-validate.ts';
 import { draftInput, previewInput, rollbackInput, testInput, versionRefInput } from '../../src/areas/harbor/policies.ts';
 import { operation, snakeFields, type RestRoute } from '../route.ts';
 
@@ -29,13 +30,25 @@ const preview = (kind: 'preview' | 'test', summary: string, body: z.ZodObject, e
     tag,
     body,
     example: { body: example },
-    operation: `query($input: ${kind === 'preview' ? 'PolicyDraftInput' : 'PolicyTestInput'}!) { policy${kind === 'preview' ? 'Preview' : 'Test'}(input: $input) { preview { ${snakeFields('templateId predicate digestHex passed')} } ${USER_ERRORS} } }`,
+    operation: `query($input: ${kind === 'preview' ? 'PolicyDraftInput' : 'PolicyTestInput'}!) { policy${kind === 'preview' ? 'Preview' : 'Test'}(input: $input) { preview { ${kind === 'preview' ? `${snakeFields('templateId predicate materializedDsl humanSummary digestHex')}` : `${snakeFields('templateId predicate materializedDsl passed')} predicate_evaluation: predicateEvaluation { ${snakeFields('passed schemaValid amountCents templateId')} }`} } ${USER_ERRORS} } }`,
     variables: ({ body }) => ({ input: body }),
     shape: { pick: 'preview' },
   });
 
 /** Managed policy versions of Harbor intents (signing_version 7 binds to a published head). */
 export const harborPolicyRoutes: RestRoute[] = [
+  operation({
+    method: 'POST',
+    path: '/v1/policy/validate',
+    summary: 'Validate a paybond.policy.yaml document (sent as JSON) against the policy schema and the tenant’s registry: valid, errors, warnings, checks (?strict=1, ?resolve_inheritance=1).',
+    tag,
+    body: z.looseObject({}).describe('The policy document, with its own field names.'),
+    query: policyValidateQuery,
+    example: { body: { version: 1, name: 'travel', default_deny: true, tools: { 'vendor.book': { side_effecting: true, evidence_preset: 'api_response_ok' } } } },
+    operation: `query($document: JSON!, $strict: Boolean, $resolveInheritance: Boolean) { policyValidate(document: $document, strict: $strict, resolveInheritance: $resolveInheritance) {
+      ${snakeFields('valid localValid remoteValid policyName tenantId')} errors { path code message } warnings { path code message } checks { name passed } } }`,
+    variables: ({ body, query }) => ({ document: body, strict: query.strict === '1' || query.strict === 'true', resolveInheritance: query.resolve_inheritance === '1' || query.resolve_inheritance === 'true' }),
+  }),
   operation({
     method: 'GET',
     path: '/harbor/policy/v1/templates',

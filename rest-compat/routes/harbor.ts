@@ -174,9 +174,9 @@ export const harborRoutes: RestRoute[] = [
     example: { body: { intent_id: '7f2a9b1e-2f66-4f4f-9c6e-8f4b8e85c401', token: 'capability token from funding', operation: 'vendor.lookup', requested_spend_cents: 250 } },
     errors: [404],
     operation: `mutation($input: CapabilityVerifyInput!) { capabilityVerify(input: $input) { decision {
-      tenant ${snakeFields('tenantId intentId allow code message decisionId remainingCents reasonCodes')} spend_scope: spendScope { ${snakeFields('scopeType scopeKey')} } } ${USER_ERRORS} } }`,
+      tenant ${snakeFields('tenantId intentId allow code message decisionId remainingCents reasonCodes auditId')} spend_scope: spendScope { ${snakeFields('scopeType scopeKey')} } } ${USER_ERRORS} } }`,
     variables: ({ body }) => ({ input: body }),
-    shape: { pick: 'decision' },
+    shape: { pick: 'decision', omitNull: ['audit_id'] },
   }),
   operation({
     method: 'POST',

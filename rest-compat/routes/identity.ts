@@ -5,7 +5,7 @@ import { operation, snakeFields, type RestRoute } from '../route.ts';
 import { pageQuery, pageVariables } from '../schemas.ts';
 
 const SESSION = snakeFields('accessToken refreshToken tokenType expiresIn expiresAt sessionId tenantId organizationId environment');
-const API_KEY = `node_id: id ${snakeFields('apiKeyId name prefix hint environment status createdAt expiresAt lastUsedAt revokedAt rotatedFromId')}`;
+const API_KEY = `node_id: id ${snakeFields('apiKeyId keyId name prefix hint environment status createdAt expiresAt lastUsedAt revokedAt rotatedFromId serviceAccountName serviceAccountRole label keyKind mcpScopes')}`;
 const USER_ERRORS = 'userErrors { code message field details }';
 const tag = 'Identity and access';
 
@@ -95,7 +95,7 @@ export const identityRoutes: RestRoute[] = [
     summary: 'List tenant API keys with their credential-derived environment and optional expiry.',
     tag,
     query: pageQuery,
-    operation: `query($first: Int, $after: String) { apiKeys(first: $first, after: $after) { edges { node { ${API_KEY} } } pageInfo { hasNextPage endCursor } } }`,
+    operation: `query($first: Int, $after: String) { apiKeys(first: $first, after: $after) { edges { node { ${API_KEY} } } items { ${API_KEY} } pageInfo { hasNextPage endCursor } } }`,
     variables: ({ query }) => pageVariables(query),
     shape: { page: 'api_keys' },
   }),
@@ -107,7 +107,7 @@ export const identityRoutes: RestRoute[] = [
     body: apiKeyCreateInput,
     example: { body: { name: 'ci deploy' } },
     status: 201,
-    operation: `mutation($input: ApiKeyCreateInput!) { apiKeyCreate(input: $input) { apiKey { ${API_KEY} } api_key: secret ${USER_ERRORS} } }`,
+    operation: `mutation($input: ApiKeyCreateInput!) { apiKeyCreate(input: $input) { apiKey { ${API_KEY} } item { ${API_KEY} } api_key: secret ${USER_ERRORS} } }`,
     variables: ({ body }) => ({ input: body }),
     shape: { spread: ['apiKey'] },
   }),
@@ -130,7 +130,7 @@ export const identityRoutes: RestRoute[] = [
     body: apiKeyRotateInput,
     example: { params: { api_key_id: 'key_0123456789abcdef' }, body: {} },
     errors: [404, 409],
-    operation: `mutation($id: ID!, $input: ApiKeyRotateInput) { apiKeyRotate(id: $id, input: $input) { apiKey { ${API_KEY} } api_key: secret replaced_api_key: replacedApiKey { ${API_KEY} } ${USER_ERRORS} } }`,
+    operation: `mutation($id: ID!, $input: ApiKeyRotateInput) { apiKeyRotate(id: $id, input: $input) { apiKey { ${API_KEY} } item { ${API_KEY} } api_key: secret replaced_api_key: replacedApiKey { ${API_KEY} } ${USER_ERRORS} } }`,
     variables: ({ params, body }) => ({ id: params.api_key_id, input: body }),
     shape: { spread: ['apiKey'] },
   }),

@@ -1,7 +1,7 @@
 import type { Principal, PrincipalKind } from '../context.ts';
 import { DomainError } from './errors.ts';
 import type { RouteGroup } from './limits/groups.ts';
-import { isTenantAdmin } from './roles.ts';
+import { isKeyAdmin, isTenantAdmin } from './roles.ts';
 
 /**
  * Who may call a GraphQL root field (and so the REST routes that run it), declared once on the
@@ -58,7 +58,7 @@ export function checkPolicy(principal: Principal | null, policy: FieldPolicy): D
     );
   }
   if (!policy.principals.includes(principal.kind)) return new DomainError('forbidden', 'This operation is not available to this kind of credential');
-  if (policy.admin && !isTenantAdmin(principal)) return new DomainError('forbidden', 'This operation requires the tenant_admin role or the tenant.admin entitlement');
+  if (policy.admin && !(isTenantAdmin(principal) || isKeyAdmin(principal))) return new DomainError('forbidden', 'This operation requires the tenant_admin role or the tenant.admin entitlement');
   if (policy.scope && !principal.scopes.includes(policy.scope)) {
     return new DomainError('forbidden', policy.scope === 'harbor:write' ? 'This credential cannot change Harbor data' : 'This credential cannot read Harbor data');
   }

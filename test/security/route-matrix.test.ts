@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestGateway, rest, type TestGateway } from '../helpers/gateway.ts';
-import { addMember, createOrg, type TestOrg } from '../helpers/factories.ts';
+import { addMember, adminPrincipal, createOrg, type TestOrg } from '../helpers/factories.ts';
+import { createApiKey } from '../../src/areas/identity/api-keys.ts';
 import { routes } from '../../rest-compat/routes/index.ts';
 import type { RestRoute } from '../../rest-compat/route.ts';
 import { routePolicy } from '../../rest-compat/router.ts';
@@ -18,7 +19,7 @@ let gw: TestGateway;
 let org: TestOrg;
 let other: TestOrg;
 const credentials: Record<string, { token?: string; headers?: Record<string, string> }> = {};
-const valid: Array<{ name: string; kind: PrincipalKind; readOnly?: boolean; token: () => Promise<string> | string }> = [];
+const valid: Array<{ name: string; kind: PrincipalKind; readOnly?: boolean; notAdmin?: boolean; token: () => Promise<string> | string }> = [];
 // A fresh session per call: the logout row would otherwise end the session the next rows use.
 const freshSession = (userId: string, tenantId: string) => async () =>
   (await gw.runtime.db.$transaction((tx) => openSession(gw.runtime, tx, userId, tenantId))).accessToken;
@@ -40,6 +41,8 @@ beforeAll(async () => {
   const [, , , , keyId, secret] = org.apiKey.sandbox.split('_');
   const harbor = await rest(gw, 'POST', '/v1/auth/harbor-access', undefined, { token: org.apiKey.live });
   const agent = await agentSession(gw, org, 'live');
+  // A service-account key with the tenant_admin role (the SDK's `paybond keys` uses one).
+  const adminKey = await createApiKey({ runtime: gw.runtime, principal: adminPrincipal(org, org.admin.userId, 'live'), requestId: 'matrix' }, { name: 'admin key', serviceAccountRole: 'tenant_admin' });
 
   credentials.none = {};
   credentials.malformed = { token: 'definitely-not-a-credential' };
@@ -52,7 +55,9 @@ beforeAll(async () => {
   valid.push(
     { name: 'admin session', kind: 'user', token: freshSession(org.admin.userId, org.tenants.live) },
     { name: 'read-only session', kind: 'user', readOnly: true, token: freshSession(reader.userId, org.tenants.live) },
-    { name: 'API key', kind: 'api_key', token: () => org.apiKey.live },
+    // The tenant's default key has the operator role: Harbor writes, but no admin operation.
+    { name: 'API key', kind: 'api_key', notAdmin: true, token: () => org.apiKey.live },
+    { name: 'tenant_admin API key', kind: 'api_key', token: () => adminKey.secret },
     { name: 'Harbor token', kind: 'harbor', token: () => harbor.body.access_token },
     { name: 'PAT', kind: 'pat', token: () => agent.pat },
     { name: 'agent JWT', kind: 'agent', token: () => agent.token },
@@ -94,7 +99,7 @@ describe('route × credential matrix', () => {
       const res = await call(route, await credential.token());
       const allowedKind = policy.principals !== 'public' && policy.principals.includes(credential.kind);
       // Every valid credential here is a live one: sandbox-only routes refuse them all.
-      const expectForbidden = !allowedKind || ((policy.admin || policy.scope === 'harbor:write') && credential.readOnly) || policy.sandboxOnly;
+      const expectForbidden = !allowedKind || ((policy.admin || policy.scope === 'harbor:write') && credential.readOnly) || (policy.admin && credential.notAdmin) || policy.sandboxOnly;
       const context = `${credential.name}: ${res.status} ${JSON.stringify(res.body)}`;
       expect(res.status, context).toBeLessThan(500);
       // High-risk routes: agents and PATs that did not (or cannot) sign are unauthenticated for them.

@@ -57,6 +57,8 @@ export interface SpendDecisionView {
   decisionId: string | null;
   remainingCents: number | null;
   reasonCodes: string[];
+  /** Id of the audit event that records the decision (`audit_id`). */
+  auditId?: string | null;
 }
 
 const deny = (tenantId: string, intentId: string, code: string, message: string, extra: Partial<SpendDecisionView> = {}): SpendDecisionView => ({
@@ -73,6 +75,19 @@ const deny = (tenantId: string, intentId: string, code: string, message: string,
 
 type Ctx = ServiceContext & { principal: Principal };
 
+/** A refusal before any intent is read (bad or foreign token), audited so the caller gets an audit_id. */
+async function auditedDeny(ctx: Ctx, input: { intentId: string; operation: string; requestedSpendCents: number }, code: string, message: string): Promise<SpendDecisionView> {
+  const auditId = await recordAudit(ctx.runtime.db, ctx, {
+    tenantId: ctx.principal.tenantId,
+    eventType: 'capability.denied',
+    resource: 'harbor_intent',
+    resourceId: input.intentId,
+    decision: 'denied',
+    details: { code, operation: input.operation.toLowerCase(), requested_spend_cents: input.requestedSpendCents },
+  });
+  return deny(ctx.principal.tenantId, input.intentId, code, message, { auditId });
+}
+
 /** Allow / deny / approval-required for one spend, reserving it when allowed. */
 export async function verifySpend(ctx: Ctx, input: z.infer<typeof verifyInput>): Promise<SpendDecisionView> {
   const { runtime: rt, principal } = ctx;
@@ -81,14 +96,14 @@ export async function verifySpend(ctx: Ctx, input: z.infer<typeof verifyInput>):
   try {
     claims = await verifyToken<CapabilityClaims>(rt.keys, 'capability', input.token, rt.clock.now());
   } catch {
-    return deny(tenantId, input.intentId, 'capability_invalid', 'The capability token is invalid or expired');
+    return auditedDeny(ctx, input, 'capability_invalid', 'The capability token is invalid or expired');
   }
   if (claims.tid !== tenantId || claims.sub !== input.intentId) {
-    return deny(tenantId, input.intentId, 'capability_mismatch', 'The capability token belongs to another intent');
+    return auditedDeny(ctx, input, 'capability_mismatch', 'The capability token belongs to another intent');
   }
   const intent = await rt.db.harborIntent.findUnique({ where: { id: claims.iid } });
   if (!intent || intent.tenantId !== tenantId) throw notFound('Intent');
-  const view = (d: SpendDecision, remaining: number): SpendDecisionView => ({
+  const view = (d: SpendDecision, remaining: number, auditId: string | null = null): SpendDecisionView => ({
     tenantId,
     intentId: intent.intentId,
     allow: d.allow,
@@ -97,10 +112,17 @@ export async function verifySpend(ctx: Ctx, input: z.infer<typeof verifyInput>):
     decisionId: d.id,
     remainingCents: remaining,
     reasonCodes: d.code ? [d.code] : [],
+    auditId,
   });
   if (input.idempotencyKey) {
     const previous = await rt.db.spendDecision.findUnique({ where: { intentRowId_idempotencyKey: { intentRowId: intent.id, idempotencyKey: input.idempotencyKey } } });
-    if (previous) return view(previous, intent.amountCents - intent.spentCents);
+    if (previous) {
+      const audit = await rt.db.auditEvent.findFirst({
+        where: { tenantId, resourceId: intent.intentId, eventType: { in: ['capability.allowed', 'capability.denied'] }, details: { path: ['decision_id'], equals: previous.id } },
+        select: { id: true },
+      });
+      return view(previous, intent.amountCents - intent.spentCents, audit?.id ?? null);
+    }
   }
   const operation = input.operation.toLowerCase();
   let refusal: string | null = null;
@@ -135,7 +157,16 @@ export async function verifySpend(ctx: Ctx, input: z.infer<typeof verifyInput>):
       },
     });
     const fresh = await tx.harborIntent.findUniqueOrThrow({ where: { id: intent.id }, select: { spentCents: true } });
+    let auditId: string;
     if (allow) {
+      auditId = await recordAudit(tx, ctx, {
+        tenantId,
+        eventType: 'capability.allowed',
+        resource: 'harbor_intent',
+        resourceId: intent.intentId,
+        decision: 'allowed',
+        details: { decision_id: decision.id, operation, requested_spend_cents: input.requestedSpendCents },
+      });
       await appendLedgerEvent(tx, ctx, {
         tenantId,
         intentId: intent.intentId,
@@ -145,16 +176,16 @@ export async function verifySpend(ctx: Ctx, input: z.infer<typeof verifyInput>):
         payload: { decision_id: decision.id, operation },
       });
     } else {
-      await recordAudit(tx, ctx, {
+      auditId = await recordAudit(tx, ctx, {
         tenantId,
         eventType: 'capability.denied',
         resource: 'harbor_intent',
         resourceId: intent.intentId,
         decision: 'denied',
-        details: { code: refusal, operation, requested_spend_cents: input.requestedSpendCents },
+        details: { decision_id: decision.id, code: refusal, operation, requested_spend_cents: input.requestedSpendCents },
       });
     }
-    return view(decision, intent.amountCents - fresh.spentCents);
+    return view(decision, intent.amountCents - fresh.spentCents, auditId);
   });
 }
 

@@ -110,6 +110,7 @@ const SpendDecisionType = builder.objectRef<SpendDecisionView>('SpendDecision').
     decisionId: t.exposeString('decisionId', { nullable: true, description: 'Id of the recorded decision (complete it later).' }),
     remainingCents: t.exposeInt('remainingCents', { nullable: true, description: 'Budget left after this decision.' }),
     reasonCodes: t.exposeStringList('reasonCodes', { description: 'Every reason behind the decision.' }),
+    auditId: t.string({ nullable: true, description: 'Id of the audit event recording the decision.', resolve: (d) => d.auditId ?? null }),
     spendScope: t.field({ type: SpendScopeType, description: 'What the spend counted against.', resolve: (d) => ({ scopeType: 'intent', scopeKey: d.intentId }) }),
   }),
 });

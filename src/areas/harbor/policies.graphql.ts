@@ -6,6 +6,8 @@ import { describedEnum } from '../../kernel/json-schema.ts';
 import { READER, type FieldPolicy } from '../../kernel/policy.ts';
 import { TEMPLATES } from '../../kernel/policy-templates.ts';
 import { enumFromZod, inputFromZod } from '../../graphql/inputs.ts';
+import { DomainError } from '../../kernel/errors.ts';
+import { validatePolicyDocument, type PolicyIssue, type PolicyValidation } from './policy-validate.ts';
 import {
   changeStatus,
   createDraft,
@@ -80,9 +82,24 @@ const templates: TemplateView[] = Object.entries(TEMPLATES).map(([templateId, t]
 interface PreviewView {
   templateId: string;
   predicate: unknown;
+  materializedDsl?: unknown;
+  humanSummary?: string;
   digestHex?: string;
   passed?: boolean;
+  predicateEvaluation?: { passed: boolean; schemaValid: boolean | null; amountCents: number; templateId: string };
 }
+
+const PredicateEvaluationType = builder
+  .objectRef<NonNullable<PreviewView['predicateEvaluation']>>('PolicyPredicateEvaluation')
+  .implement({
+    description: 'How sample evidence fared against a materialised predicate.',
+    fields: (t) => ({
+      passed: t.exposeBoolean('passed', { description: 'Whether the predicate held.' }),
+      schemaValid: t.boolean({ nullable: true, description: 'Whether the evidence matched evidence_schema (null when none was given).', resolve: (e) => e.schemaValid }),
+      amountCents: t.exposeInt('amountCents', { description: 'Intent amount the budget operators compared with.' }),
+      templateId: t.exposeString('templateId', { description: 'Template evaluated.' }),
+    }),
+  });
 
 const PolicyPreviewType = builder.objectRef<PreviewView>('PolicyPreview').implement({
   description: 'A template materialised with parameters (and evaluated, for a test).',
@@ -91,6 +108,40 @@ const PolicyPreviewType = builder.objectRef<PreviewView>('PolicyPreview').implem
     predicate: t.field({ type: 'JSON', description: 'The materialised predicate.', resolve: (p) => p.predicate }),
     digestHex: t.string({ nullable: true, description: 'Content digest (preview).', resolve: (p) => p.digestHex ?? null }),
     passed: t.boolean({ nullable: true, description: 'Whether the sample evidence passed (test).', resolve: (p) => p.passed ?? null }),
+    materializedDsl: t.field({ type: 'JSON', description: 'The materialised predicate DSL (same as predicate).', resolve: (p) => p.materializedDsl ?? p.predicate }),
+    humanSummary: t.string({ nullable: true, description: 'The predicate in plain words (preview).', resolve: (p) => p.humanSummary ?? null }),
+    predicateEvaluation: t.field({ type: PredicateEvaluationType, nullable: true, description: 'The evaluation (test).', resolve: (p) => p.predicateEvaluation ?? null }),
+  }),
+});
+
+const PolicyIssueType = builder.objectRef<PolicyIssue>('PolicyDocumentIssue').implement({
+  description: 'A problem found in a policy document.',
+  fields: (t) => ({
+    path: t.exposeString('path', { description: 'Dotted path in the document.' }),
+    code: t.exposeString('code', { description: 'Stable code.' }),
+    message: t.exposeString('message', { description: 'What is wrong.' }),
+  }),
+});
+
+const PolicyCheckType = builder.objectRef<{ name: string; passed: boolean }>('PolicyDocumentCheck').implement({
+  description: 'One check of a policy validation.',
+  fields: (t) => ({
+    name: t.exposeString('name', { description: 'schema or registry.' }),
+    passed: t.exposeBoolean('passed', { description: 'Whether it passed.' }),
+  }),
+});
+
+const PolicyValidationType = builder.objectRef<PolicyValidation>('PolicyDocumentValidation').implement({
+  description: 'A paybond.policy.yaml document checked against its schema and the tenant’s registry.',
+  fields: (t) => ({
+    valid: t.exposeBoolean('valid', { description: 'Both checks passed.' }),
+    localValid: t.exposeBoolean('localValid', { description: 'The document matches the policy schema.' }),
+    remoteValid: t.exposeBoolean('remoteValid', { description: 'Every preset, vendor pack, template and bound version exists for the tenant.' }),
+    policyName: t.exposeString('policyName', { nullable: true, description: 'The document’s name.' }),
+    tenantId: t.exposeString('tenantId', { description: 'Tenant the registry was read for.' }),
+    errors: t.field({ type: [PolicyIssueType], description: 'Problems that make it invalid.', resolve: (v) => v.errors }),
+    warnings: t.field({ type: [PolicyIssueType], description: 'Problems that do not.', resolve: (v) => v.warnings }),
+    checks: t.field({ type: [PolicyCheckType], description: 'Each check and its outcome.', resolve: (v) => v.checks }),
   }),
 });
 
@@ -142,6 +193,20 @@ builder.queryFields((t) => ({
     description: 'Materialise a template with parameters: the predicate and its content digest.',
     args: { input: t.arg({ type: PolicyDraftInput, required: true, description: 'Template and parameters.' }) },
     resolve: (_r, { input }) => withUserErrors(async () => ({ preview: preview(input) })),
+  }),
+  policyValidate: t.field({
+    ...policy(PREVIEW),
+    type: PolicyValidationType,
+    description: 'Validate a paybond.policy.yaml document (as JSON) against the policy schema and the tenant’s registry.',
+    args: {
+      document: t.arg({ type: 'JSON', required: true, description: 'The policy document.' }),
+      strict: t.arg.boolean({ required: false, description: 'Side-effecting tools must be in intent.allowed_tools when that list is set.' }),
+      resolveInheritance: t.arg.boolean({ required: false, description: 'Resolve v2 inheritance server-side (reported as not supported).' }),
+    },
+    resolve: (_r, { document, strict, resolveInheritance }, ctx) => {
+      if (!document || typeof document !== 'object' || Array.isArray(document)) throw new DomainError('invalid_request', 'document must be a JSON object');
+      return validatePolicyDocument(ctx.runtime, principalOf(ctx), document as Record<string, unknown>, { strict: strict ? '1' : undefined, resolve_inheritance: resolveInheritance ? '1' : undefined });
+    },
   }),
   policyTest: t.field({
     ...policy(PREVIEW),

@@ -8,8 +8,8 @@ import type { PolicyVersion, Prisma, PrismaClient } from '../../generated/prisma
 import { recordAudit } from '../../kernel/audit/service.ts';
 import type { Tx } from '../../db.ts';
 import { enforceLifecycleGuardrails, recordRollbackAttempt } from '../guardrails/enforce.ts';
-import { evaluatePredicate } from '../../kernel/predicate.ts';
-import { materialize, policyDigest, RAW_TEMPLATE, templateId } from '../../kernel/policy-templates.ts';
+import { evaluatePredicate, matchesSchema } from '../../kernel/predicate.ts';
+import { materialize, policyDigest, RAW_TEMPLATE, TEMPLATES, templateId } from '../../kernel/policy-templates.ts';
 
 export const publishedHead = (db: Pick<PrismaClient, 'policyVersion'> | Tx, tenantId: string, template: string) =>
   (db as Tx).policyVersion.findFirst({ where: { tenantId, templateId: template, status: 'published' }, orderBy: { seq: 'desc' } });
@@ -167,14 +167,65 @@ export const previewInput = z.object({ templateId, parameters });
 export const testInput = previewInput.extend({
   evidence: z.unknown().describe('Sample evidence to evaluate the predicate against.'),
   amountCents: z.number().int().min(0).max(2_000_000_000).optional().describe('Intent amount the budget operators compare with.'),
+  evidenceSchema: z.record(z.string(), z.unknown()).optional().describe('JSON schema the evidence must match (reported as schema_valid).'),
 });
+
+/** A predicate in plain words (the human summary of a preview). */
+export function describePredicate(node: unknown): string {
+  const n = (node ?? {}) as { op?: string; path?: unknown; value?: unknown; args?: unknown[]; arg?: unknown; root?: unknown };
+  if (n.root !== undefined && n.op === undefined) return describePredicate(n.root);
+  const where = Array.isArray(n.path) ? n.path.join('.') : String(n.path ?? '');
+  switch (n.op) {
+    case 'true':
+      return 'always releases';
+    case 'false':
+      return 'never releases';
+    case 'eq':
+      return `${where} equals ${JSON.stringify(n.value)}`;
+    case 'ne':
+      return `${where} is not ${JSON.stringify(n.value)}`;
+    case 'in':
+      return `${where} is one of ${JSON.stringify(n.value)}`;
+    case 'gt':
+    case 'gte':
+    case 'lt':
+    case 'lte':
+      return `${where} ${{ gt: '>', gte: '≥', lt: '<', lte: '≤' }[n.op]} ${JSON.stringify(n.value)}`;
+    case 'lte_budget':
+      return `${where} is within the intent amount`;
+    case 'exists':
+      return `${where} is present`;
+    case 'and':
+    case 'or':
+      return (n.args ?? []).map((a) => `(${describePredicate(a)})`).join(n.op === 'and' ? ' and ' : ' or ');
+    case 'not':
+      return `not (${describePredicate(n.arg ?? n.args?.[0])})`;
+    default:
+      return `${n.op ?? 'predicate'}${where ? ` on ${where}` : ''}`;
+  }
+}
 
 export function preview(input: z.infer<typeof previewInput>) {
   const { predicate, parameters } = materialize(input.templateId, input.parameters);
-  return { templateId: input.templateId, predicate, digestHex: policyDigest(input.templateId, parameters, predicate) };
+  const template = TEMPLATES[input.templateId]!;
+  return {
+    templateId: input.templateId,
+    predicate,
+    materializedDsl: predicate,
+    humanSummary: `${template.title}: releases when ${describePredicate(predicate)}.`,
+    digestHex: policyDigest(input.templateId, parameters, predicate),
+  };
 }
 
 export function testPolicy(input: z.infer<typeof testInput>) {
   const { predicate } = materialize(input.templateId, input.parameters);
-  return { templateId: input.templateId, predicate, passed: evaluatePredicate(predicate, input.evidence, { amountCents: input.amountCents ?? 0 }) };
+  const passed = evaluatePredicate(predicate, input.evidence, { amountCents: input.amountCents ?? 0 });
+  const schemaValid = input.evidenceSchema ? matchesSchema(input.evidenceSchema, input.evidence) : null;
+  return {
+    templateId: input.templateId,
+    predicate,
+    materializedDsl: predicate,
+    passed,
+    predicateEvaluation: { passed, schemaValid, amountCents: input.amountCents ?? 0, templateId: input.templateId },
+  };
 }

@@ -65,13 +65,35 @@ export async function verifyRecognitionProof(rt: Runtime, principal: Principal, 
   } catch {
     throw invalid('the header is not base64url-encoded JSON');
   }
+  return checkRecognitionProof(rt, principal.tenantId, parsed, {
+    purpose,
+    method: binding.method,
+    path: binding.path,
+    bodyDigestHex: sha256Hex(binding.rawBody ?? new Uint8Array()),
+  });
+}
+
+/** What a proof must be bound to. */
+export interface ExpectedRecognition {
+  purpose: string;
+  method: string;
+  path: string;
+  bodyDigestHex: string;
+}
+
+/**
+ * Verify a parsed AgentRecognitionProofV1 for a tenant against what it must be bound to (the
+ * header gate above, and the protocol routes that carry a proof in their body). The nonce is not
+ * consumed here (consumeProofNonce).
+ */
+export async function checkRecognitionProof(rt: Runtime, tenantId: string, parsed: unknown, expected: ExpectedRecognition): Promise<VerifiedProof> {
   const checked = proofSchema.safeParse(parsed);
   if (!checked.success) throw invalid(checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
   const proof = checked.data as RecognitionProof;
 
   const digest = createHash('sha256').update(recognitionCanonical(proof)).digest();
   if (digest.toString('hex') !== proof.message_digest_sha256_hex) throw invalid('message_digest_sha256_hex does not match the proof');
-  const key = await rt.db.trustedAgentKey.findUnique({ where: { tenantId_keyId: { tenantId: principal.tenantId, keyId: proof.key_id } } });
+  const key = await rt.db.trustedAgentKey.findUnique({ where: { tenantId_keyId: { tenantId, keyId: proof.key_id } } });
   if (!key) throw new DomainError('unregistered_key', `Key ${proof.key_id} is not a trusted agent key of this tenant`);
   if (key.revokedAt) throw new DomainError('revoked_key', `Key ${proof.key_id} has been revoked`);
   if (key.publicKeyHex !== proof.signing_public_key_ed25519_hex) throw invalid('signing key does not match the registered key');
@@ -79,13 +101,13 @@ export async function verifyRecognitionProof(rt: Runtime, principal: Principal, 
     throw invalid('signature does not verify');
   }
 
-  if (proof.purpose !== purpose) throw invalid(`purpose is ${proof.purpose}, this route needs ${purpose}`);
-  if (proof.verifier_context.tenant_id !== principal.tenantId || proof.verifier_context.verifier_id !== VERIFIER_ID) {
+  if (proof.purpose !== expected.purpose) throw invalid(`purpose is ${proof.purpose}, this route needs ${expected.purpose}`);
+  if (proof.verifier_context.tenant_id !== tenantId || proof.verifier_context.verifier_id !== VERIFIER_ID) {
     throw invalid('verifier_context does not name this tenant and verifier');
   }
   const envelope = proof.request_envelope;
-  if (envelope.method !== binding.method.toUpperCase() || envelope.path !== binding.path) throw invalid('request_envelope is bound to another method or path');
-  if (envelope.body_digest_sha256_hex !== sha256Hex(binding.rawBody ?? new Uint8Array())) throw invalid('request_envelope is bound to another body');
+  if (envelope.method !== expected.method.toUpperCase() || envelope.path !== expected.path) throw invalid('request_envelope is bound to another method or path');
+  if (envelope.body_digest_sha256_hex !== expected.bodyDigestHex) throw invalid('request_envelope is bound to another body');
 
   const issued = Date.parse(proof.issued_at);
   const expires = Date.parse(proof.expires_at);

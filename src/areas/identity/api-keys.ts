@@ -16,10 +16,52 @@ const MAX_EXPIRY_DAYS = 730;
 
 const expiresAt = z.coerce.date().optional().describe(`Optional expiry, at most ${MAX_EXPIRY_DAYS} days ahead.`);
 
-export const apiKeyCreateInput = z.object({
-  name: z.string().trim().min(1).max(100).describe('A name to tell keys apart.'),
-  expiresAt,
-});
+/** Service-account roles a key can hold, by authority (tenant_admin may also manage keys). */
+export const SERVICE_ACCOUNT_ROLES = ['operator', 'tenant_admin'] as const;
+const ROLE_RANK: Record<string, number> = { operator: 1, tenant_admin: 2 };
+export const MCP_SCOPE = /^mcp\.[a-z][a-z0-9_]{0,63}:(read|write)$/;
+
+export const apiKeyCreateInput = z
+  .object({
+    name: z.string().trim().min(1).max(100).optional().describe('A name to tell keys apart (default: label, then service_account_name).'),
+    expiresAt,
+    serviceAccountName: z.string().trim().min(1).max(100).optional().describe('Service account the key belongs to (the SDK’s `paybond keys create --name`).'),
+    serviceAccountRole: z.enum(SERVICE_ACCOUNT_ROLES).default('operator').describe('operator (Harbor read/write) or tenant_admin (also manages API keys).'),
+    label: z.string().trim().max(100).default('').describe('Free label.'),
+    keyKind: z.enum(['standard', 'restricted']).default('standard').describe('standard, or restricted to mcp_scopes.'),
+    mcpScopes: z.array(z.string().trim().regex(MCP_SCOPE, 'must be mcp.<area>:read|write')).max(32).default([]).describe('MCP scope grants of a restricted key (e.g. mcp.spend:write).'),
+  })
+  .superRefine((v, ctx) => {
+    if (!v.name && !v.label && !v.serviceAccountName) ctx.addIssue({ code: 'custom', path: ['name'], message: 'name, label or service_account_name is required' });
+    if (v.keyKind === 'restricted' && v.mcpScopes.length === 0) ctx.addIssue({ code: 'custom', path: ['mcpScopes'], message: 'a restricted key needs at least one MCP scope' });
+    if (v.keyKind === 'standard' && v.mcpScopes.length > 0) ctx.addIssue({ code: 'custom', path: ['mcpScopes'], message: 'MCP scopes need key_kind restricted' });
+  });
+
+interface Authority {
+  role: string;
+  kind: string;
+  scopes: string[];
+}
+
+/** Does authority `a` cover `b`? Role rank, then restricted ⊂ standard, then scope subset. */
+function covers(a: Authority, b: Authority): boolean {
+  if ((ROLE_RANK[b.role] ?? 99) > (ROLE_RANK[a.role] ?? 0)) return false;
+  if (a.kind === 'standard') return true;
+  return b.kind === 'restricted' && b.scopes.every((s) => a.scopes.includes(s));
+}
+
+/**
+ * A key acting on keys: it must hold the tenant_admin role (the policy checks that too) and may
+ * never mint or manage a key with more authority than its own. Sessions of tenant admins may.
+ */
+async function requireAuthorityOver(tx: Tx, principal: Principal, target: Authority): Promise<void> {
+  if (principal.kind !== 'api_key') return;
+  const own = await tx.apiKey.findUnique({ where: { id: principal.apiKeyId! } });
+  if (!own || own.serviceAccountRole !== 'tenant_admin') throw new DomainError('forbidden', 'Only a tenant_admin service-account key may manage API keys');
+  if (!covers({ role: own.serviceAccountRole, kind: own.keyKind, scopes: own.mcpScopes }, target)) {
+    throw new DomainError('forbidden', 'A key cannot create or manage a key with more authority than its own');
+  }
+}
 
 export const apiKeyRotateInput = z.object({ expiresAt: expiresAt.describe('Expiry of the replacement (default: the old key’s).') });
 
@@ -70,7 +112,7 @@ function checkExpiry(expiresAt: Date | undefined, now: Date) {
 async function insertKey(
   tx: Tx,
   principal: Principal,
-  data: { name: string; expiresAt: Date | null; rotatedFromId: string | null },
+  data: { name: string; expiresAt: Date | null; rotatedFromId: string | null; serviceAccountName: string | null; serviceAccountRole: string; label: string; keyKind: string; mcpScopes: string[] },
   now: Date,
 ): Promise<IssuedApiKey> {
   const tenant = await tx.tenant.findUniqueOrThrow({ where: { id: principal.tenantId } });
@@ -85,6 +127,11 @@ async function insertKey(
       hint: secretPart.slice(-4),
       createdByUserId: principal.userId ?? null,
       rotatedFromId: data.rotatedFromId,
+      serviceAccountName: data.serviceAccountName,
+      serviceAccountRole: data.serviceAccountRole,
+      label: data.label,
+      keyKind: data.keyKind,
+      mcpScopes: [...new Set(data.mcpScopes)].sort(),
       expiresAt: data.expiresAt,
       createdAt: now,
     },
@@ -95,22 +142,42 @@ async function insertKey(
 
 export async function createApiKey(
   ctx: ServiceContext & { principal: Principal },
-  input: z.infer<typeof apiKeyCreateInput>,
+  raw: z.input<typeof apiKeyCreateInput>,
 ): Promise<IssuedApiKey> {
   const now = ctx.runtime.clock.now();
+  // Scripts pass the short form ({name}); the defaults fill the service-account fields.
+  const input = apiKeyCreateInput.parse(raw);
   checkExpiry(input.expiresAt, now);
+  const name = input.name ?? (input.label || input.serviceAccountName!);
   return ctx.runtime.db.$transaction(async (tx) => {
-    const issued = await insertKey(tx, ctx.principal, { name: input.name, expiresAt: input.expiresAt ?? null, rotatedFromId: null }, now);
+    await requireAuthorityOver(tx, ctx.principal, { role: input.serviceAccountRole, kind: input.keyKind, scopes: input.mcpScopes });
+    const issued = await insertKey(
+      tx,
+      ctx.principal,
+      {
+        name,
+        expiresAt: input.expiresAt ?? null,
+        rotatedFromId: null,
+        serviceAccountName: input.serviceAccountName ?? null,
+        serviceAccountRole: input.serviceAccountRole,
+        label: input.label,
+        keyKind: input.keyKind,
+        mcpScopes: input.mcpScopes,
+      },
+      now,
+    );
     await recordAudit(tx, ctx, {
       tenantId: ctx.principal.tenantId,
       eventType: 'api_key.created',
       resource: 'api_key',
       resourceId: issued.apiKey.id,
-      details: { name: input.name, expires_at: input.expiresAt?.toISOString() ?? null },
+      details: { name, expires_at: input.expiresAt?.toISOString() ?? null, service_account_role: input.serviceAccountRole, key_kind: input.keyKind, mcp_scopes: input.mcpScopes },
     });
     return issued;
   });
 }
+
+const authorityOf = (key: ApiKey): Authority => ({ role: key.serviceAccountRole, kind: key.keyKind, scopes: key.mcpScopes });
 
 async function findOwnKey(tx: Tx, principal: Principal, id: string): Promise<ApiKey> {
   // Another tenant's key is indistinguishable from a missing one.
@@ -123,6 +190,7 @@ export async function revokeApiKey(ctx: ServiceContext & { principal: Principal 
   const now = ctx.runtime.clock.now();
   return ctx.runtime.db.$transaction(async (tx) => {
     const key = await findOwnKey(tx, ctx.principal, id);
+    await requireAuthorityOver(tx, ctx.principal, authorityOf(key));
     if (key.revokedAt) return key;
     const revoked = await tx.apiKey.update({ where: { id: key.id }, data: { revokedAt: now } });
     await recordAudit(tx, ctx, { tenantId: key.tenantId, eventType: 'api_key.revoked', resource: 'api_key', resourceId: key.id });
@@ -140,11 +208,26 @@ export async function rotateApiKey(
   checkExpiry(input.expiresAt, now);
   return ctx.runtime.db.$transaction(async (tx) => {
     const key = await findOwnKey(tx, ctx.principal, id);
+    await requireAuthorityOver(tx, ctx.principal, authorityOf(key));
     // Only one rotation of a key can win: the revoke is conditional on it still being active.
     const { count } = await tx.apiKey.updateMany({ where: { id: key.id, revokedAt: null }, data: { revokedAt: now } });
     if (count !== 1) throw new DomainError('conflict', 'This API key is already revoked and cannot be rotated');
     const expiresAt = input.expiresAt ?? (key.expiresAt && key.expiresAt > now ? key.expiresAt : null);
-    const issued = await insertKey(tx, ctx.principal, { name: key.name, expiresAt, rotatedFromId: key.id }, now);
+    const issued = await insertKey(
+      tx,
+      ctx.principal,
+      {
+        name: key.name,
+        expiresAt,
+        rotatedFromId: key.id,
+        serviceAccountName: key.serviceAccountName,
+        serviceAccountRole: key.serviceAccountRole,
+        label: key.label,
+        keyKind: key.keyKind,
+        mcpScopes: key.mcpScopes,
+      },
+      now,
+    );
     await recordAudit(tx, ctx, {
       tenantId: key.tenantId,
       eventType: 'api_key.rotated',

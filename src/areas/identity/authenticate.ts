@@ -39,7 +39,7 @@ async function resolveApiKey(rt: Runtime, value: string): Promise<Principal> {
     tenantId: key.tenantId,
     organizationId: key.tenant.organizationId,
     environment: key.tenant.environment,
-    roles: ['service_account'],
+    roles: ['service_account', key.serviceAccountRole],
     entitlements: [],
     scopes: HARBOR_SCOPE.split(' '),
     authMethod: 'api_key',

@@ -81,6 +81,12 @@ export const ApiKeyType = builder.prismaNode('ApiKey', {
     lastUsedAt: t.expose('lastUsedAt', { type: 'DateTime', nullable: true, description: 'Last use (minute resolution).' }),
     revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true, description: 'When it was revoked.' }),
     rotatedFromId: t.exposeString('rotatedFromId', { nullable: true, description: 'The key this one replaced.' }),
+    keyId: t.exposeString('id', { description: 'Key id (the SDK’s key_id).' }),
+    serviceAccountName: t.exposeString('serviceAccountName', { nullable: true, description: 'Service account the key belongs to.' }),
+    serviceAccountRole: t.exposeString('serviceAccountRole', { description: 'operator or tenant_admin (tenant_admin keys may manage keys).' }),
+    label: t.exposeString('label', { description: 'Free label.' }),
+    keyKind: t.exposeString('keyKind', { description: 'standard, or restricted to mcpScopes.' }),
+    mcpScopes: t.exposeStringList('mcpScopes', { description: 'MCP scope grants of a restricted key.' }),
   }),
 });
 
@@ -182,7 +188,7 @@ builder.queryFields((t) => ({
   }),
   apiKeys: t.prismaConnection(
     {
-      ...policy(HUMAN),
+      ...policy(KEY_READER),
       type: 'ApiKey',
       cursor: 'id',
       description: 'The tenant’s API keys, newest first (never their secrets).',
@@ -191,7 +197,13 @@ builder.queryFields((t) => ({
       resolve: (query, _r, _a, ctx) =>
         ctx.runtime.db.apiKey.findMany({ ...query, where: { tenantId: principalOf(ctx).tenantId }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
     },
-    { name: 'ApiKeyConnection', description: 'A page of API keys.' },
+    {
+      name: 'ApiKeyConnection',
+      description: 'A page of API keys.',
+      fields: (c) => ({
+        items: c.field({ type: [ApiKeyType], description: 'The page’s keys (the SDK reads items[]).', resolve: (conn) => conn.edges.map((e) => e?.node ?? null).filter((n) => n !== null) as never }),
+      }),
+    },
     { name: 'ApiKeyEdge', description: 'An API key in a page.' },
   ),
 }));
@@ -241,6 +253,7 @@ const ApiKeyCreatePayload = builder.objectRef<ApiKeyPayloadShape>('ApiKeyCreateP
   description: 'A new API key and its secret (shown once).',
   fields: (t) => ({
     apiKey: t.field({ type: ApiKeyType, nullable: true, description: 'The key.', resolve: (p) => p.apiKey ?? null }),
+    item: t.field({ type: ApiKeyType, nullable: true, description: 'The key (the SDK reads item).', resolve: (p) => p.apiKey ?? null }),
     secret: t.string({ ...ONE_TIME_SECRET, nullable: true, description: 'The full API key. Shown once; store it now.', resolve: (p) => p.secret ?? null }),
     userErrors: userErrorsField(t),
   }),
@@ -250,6 +263,7 @@ const ApiKeyRotatePayload = builder.objectRef<ApiKeyPayloadShape>('ApiKeyRotateP
   description: 'A replacement API key and its secret (shown once); the old one stopped working.',
   fields: (t) => ({
     apiKey: t.field({ type: ApiKeyType, nullable: true, description: 'The replacement.', resolve: (p) => p.apiKey ?? null }),
+    item: t.field({ type: ApiKeyType, nullable: true, description: 'The replacement (the SDK reads item).', resolve: (p) => p.apiKey ?? null }),
     secret: t.string({ ...ONE_TIME_SECRET, nullable: true, description: 'The replacement key. Shown once.', resolve: (p) => p.secret ?? null }),
     replacedApiKey: t.field({ type: ApiKeyType, nullable: true, description: 'The key it replaced (now revoked).', resolve: (p) => p.replacedApiKey ?? null }),
     userErrors: userErrorsField(t),
@@ -276,6 +290,10 @@ const ApiKeyRotateInput = inputFromZod('ApiKeyRotateInput', apiKeyRotateInput, '
 // Sign-in mutations are public; the service limits them per client address and per email.
 const SIGN_IN = { ...PUBLIC, rateLimit: null } as const;
 const ADMIN = { ...HUMAN_ADMIN, rateLimit: null } as const;
+/** API-key management: tenant-admin sessions, or service-account keys whose role is tenant_admin (paybond keys). */
+const KEY_ADMIN = { principals: ['user', 'api_key'], admin: true, rateLimit: null } as const;
+/** Listing keys (metadata, never secrets): any member's session, as before, or a service-account key of the tenant. */
+const KEY_READER = { principals: ['user', 'api_key'] } as const;
 
 builder.mutationFields((t) => ({
   authLoginStart: t.field({
@@ -323,7 +341,7 @@ builder.mutationFields((t) => ({
     resolve: (_r, _a, ctx) => withUserErrors(async () => ({ harborAccess: await issueHarborAccess({ ...ctx, principal: principalOf(ctx) }) })),
   }),
   apiKeyCreate: t.field({
-    ...policy(ADMIN),
+    ...policy(KEY_ADMIN),
     type: ApiKeyCreatePayload,
     description: 'Create a service-account API key; the secret is returned once.',
     args: { input: t.arg({ type: ApiKeyCreateInput, required: true, description: 'The key.' }) },
@@ -334,7 +352,7 @@ builder.mutationFields((t) => ({
       }),
   }),
   apiKeyRotate: t.field({
-    ...policy(ADMIN),
+    ...policy(KEY_ADMIN),
     type: ApiKeyRotatePayload,
     description: 'Replace a key: the old secret stops working at once; the new one is returned once.',
     args: {
@@ -348,7 +366,7 @@ builder.mutationFields((t) => ({
       }),
   }),
   apiKeyRevoke: t.field({
-    ...policy(ADMIN),
+    ...policy(KEY_ADMIN),
     type: ApiKeyRevokePayload,
     description: 'Revoke a key; it stops working at once.',
     args: { id: t.arg.id({ required: true, description: 'Key id or GraphQL id.' }) },

@@ -1,4 +1,7 @@
 import { newId } from '../../crypto/hash.ts';
+import { randomBytes } from 'node:crypto';
+import { base32 } from '@scure/base';
+import { TENANT_ID } from '../protocol/wire.ts';
 import type { Tx } from '../../db.ts';
 import type { Environment } from '../../context.ts';
 
@@ -31,7 +34,7 @@ export async function createOrganization(
   }
   const tenants = {} as Record<Environment, string>;
   for (const environment of ENVIRONMENTS) {
-    const tenantId = newId('ten');
+    const tenantId = newTenantId();
     tenants[environment] = tenantId;
     await tx.tenant.create({
       data: { id: tenantId, organizationId, environment, name: `${input.name} (${environment})`, createdAt: now },
@@ -44,3 +47,14 @@ export async function createOrganization(
 }
 
 export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
+
+/**
+ * A new tenant id: `ten_` and 24 lower-case base32 characters (120 random bits). Tenant ids are
+ * copied into signed protocol artifacts, whose format (the Paybond Kit SDK's validators) accepts
+ * only `^[a-z0-9][a-z0-9._-]*$`; ids made before this rule keep their form (docs/protocol.md).
+ */
+export function newTenantId(): string {
+  const id = `ten_${base32.encode(randomBytes(15)).toLowerCase()}`;
+  if (!TENANT_ID.test(id)) throw new Error('tenant id outside the protocol charset');
+  return id;
+}

@@ -35,7 +35,8 @@ export interface AuditInput {
  * describes, so the event and the change commit (or fail) together; observers of domain events
  * (src/kernel/events.ts) see it in that same transaction.
  */
-export async function recordAudit(db: Tx, ctx: ServiceContext, input: AuditInput): Promise<void> {
+/** Record one redacted audit event; returns its id. */
+export async function recordAudit(db: Tx, ctx: ServiceContext, input: AuditInput): Promise<string> {
   const key = ctx.runtime.keys.hmacSecret;
   const row = await db.auditEvent.create({
     data: {
@@ -64,4 +65,5 @@ export async function recordAudit(db: Tx, ctx: ServiceContext, input: AuditInput
     details: row.details,
     occurredAt: row.createdAt,
   });
+  return row.id;
 }
