@@ -21,7 +21,7 @@ export const isIdempotent = (route: RestRoute) => route.kind === 'operation' && 
  */
 export function documentedStatuses(schema: GraphQLSchema, route: RestRoute): { success: number[]; errors: number[] } {
   const policy = routePolicy(schema, route);
-  const success = route.kind === 'operation' ? successStatuses(route) : [200];
+  const success = route.kind === 'operation' ? successStatuses(route) : (route.successStatuses ?? [200]);
   // 401 everywhere: even a public route refuses an Authorization header that is not a valid credential.
   const errors = new Set<number>([400, 401, 503, ...(route.errors ?? [])]);
   if (policy.principals !== 'public') errors.add(403);
@@ -54,6 +54,8 @@ const describeStatus: Record<number, string> = {
   200: 'OK',
   201: 'Created',
   202: 'Accepted: the outcome follows later (poll again)',
+  302: 'Found: continue at Location',
+  303: 'See Other: continue at Location (GET)',
   400: 'Invalid request: `details.issues` names the REST fields',
   401: 'Missing, invalid, expired or revoked credential (or a required signature)',
   402: 'Payment required: answer the challenge in the response headers, then retry',
@@ -88,6 +90,7 @@ const HEADERS = {
   RateLimit: header('IETF RateLimit (draft-11): `"<group>";r=<remaining>;t=<seconds to reset>`, one item per limit that applied.'),
   RateLimitPolicy: header('IETF RateLimit-Policy (draft-11): `"<group>";q=<limit>;w=<window seconds>`.'),
   RetryAfter: header('Seconds to wait before retrying.', { type: 'integer' }),
+  Location: header('Where the browser goes next (a redirect).'),
   IdempotentReplayed: header('`true` when this answer is the stored result of an earlier request with the same Idempotency-Key.'),
 };
 
@@ -189,7 +192,12 @@ export function buildOpenApi(schema: GraphQLSchema, routes: RestRoute[], info: {
       ...(isIdempotent(route) ? { 'Idempotent-Replayed': ref('headers', 'IdempotentReplayed') } : {}),
     };
     const responses: Record<string, unknown> = Object.fromEntries(
-      success.map((status) => [String(status), { description: describeStatus[status] ?? 'Success', headers: successHeaders, content: { [contentType]: { schema: ref('schemas', responseName) } } }]),
+      success.map((status) => [
+        String(status),
+        status >= 300 && status < 400
+          ? { description: describeStatus[status] ?? 'Redirect', headers: { ...successHeaders, Location: ref('headers', 'Location') } }
+          : { description: describeStatus[status] ?? 'Success', headers: successHeaders, content: { [contentType]: { schema: ref('schemas', responseName) } } },
+      ]),
     );
     for (const status of errors) {
       const headers: Record<string, unknown> = { 'x-request-id': ref('headers', 'XRequestId') };

@@ -13,6 +13,7 @@ import { schema } from './graphql/schema.ts';
 import { useHttp } from './plugins/http.ts';
 import { useAdmission } from './plugins/admission.ts';
 import { useCredentials } from './plugins/credentials.ts';
+import { useSupportSessions } from './plugins/support-sessions.ts';
 import { useIdempotency } from './plugins/idempotency.ts';
 import { useQueryCost } from './plugins/cost.ts';
 import { useRateLimits } from './plugins/rate-limits.ts';
@@ -51,6 +52,7 @@ export function createApp(runtime: Runtime): GatewayApp {
       useAdmission(config),
       useRestRouter(routes, runtime, schema),
       useCredentials(runtime),
+      useSupportSessions(runtime),
       // Cost before rate limits: a document's cost is what the rate limiter charges to the budget.
       useQueryCost(),
       ...(config.RATE_LIMITS === 'on' ? [useRateLimits(runtime)] : []),
