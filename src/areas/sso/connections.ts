@@ -285,7 +285,9 @@ export async function updateConnection(ctx: AdminCtx, id: string, input: UpdateI
   return rt.db.$transaction(async (tx) => {
     const updated = await tx.ssoConnection.update({
       where: { id },
-      data: { ...data, updatedAt: now, ...(protocolChanged ? { configChangedAt: now, lastTestOk: null } : {}) },
+      // A protocol change puts an active connection back to draft: it signs nobody in until it
+      // passes a test and is activated again.
+      data: { ...data, updatedAt: now, ...(protocolChanged ? { configChangedAt: now, lastTestOk: null, ...(current.status === 'active' ? { status: 'draft' } : {}) } : {}) },
     });
     if (protocolChanged && current.protocol === 'oidc') oidcCoreOf(rt).invalidate(id);
     await recordAudit(tx, ctx, {
