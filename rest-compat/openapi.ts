@@ -24,7 +24,8 @@ export function documentedStatuses(schema: GraphQLSchema, route: RestRoute): { s
   const success = route.kind === 'operation' ? successStatuses(route) : (route.successStatuses ?? [200]);
   // 401 everywhere: even a public route refuses an Authorization header that is not a valid credential.
   const errors = new Set<number>([400, 401, 503, ...(route.errors ?? [])]);
-  if (policy.principals !== 'public') errors.add(403);
+  // A public mutation still refuses a support-session credential (403 support_session_read_only).
+  if (policy.principals !== 'public' || isIdempotent(route)) errors.add(403);
   if (route.path.includes('{')) errors.add(404);
   if (route.body) [413, 415].forEach((s) => errors.add(s));
   if (route.kind === 'operation') errors.add(429);
