@@ -79,24 +79,26 @@ export const ssoRoutes: RestRoute[] = [
   handler({
     method: 'GET',
     path: '/v1/auth/sso/initiate',
-    summary: 'Start a tenant-configured OIDC or SAML sign-in flow: 302 to the identity provider, with a browser-binding cookie.',
+    summary: 'Start a tenant-configured OIDC or SAML sign-in flow: 302 to the identity provider (or its URL as JSON for Accept: application/json), with a browser-binding cookie.',
     tag,
     auth: PUBLIC,
     query: ssoInitiateQuery,
-    response: z.object({}),
-    successStatuses: [302],
+    response: z.object({
+      redirect_url: z.string().describe('The identity provider URL to send the browser to (the binding cookie is set on this response).'),
+      expires_at: z.string().describe('When the login attempt expires (10 minutes).'),
+    }),
+    successStatuses: [200, 302],
     errors: [404, 429],
     example: { query: { connection: 'sso_0123456789abcdef01234567', return_to: 'https://console.acme.test/sso/done' } },
     handle: async (input, { runtime, requestId, request }) => {
       const result = await initiateLogin(serviceCtx(runtime, requestId, request), input.query as z.infer<typeof ssoInitiateQuery>, request.url);
-      return new Response(null, {
-        status: 302,
-        headers: {
-          location: result.redirectUrl,
-          'set-cookie': `${BINDING_COOKIE}=${result.bindingSecret}; Path=/; Secure; HttpOnly; SameSite=None; Max-Age=${ATTEMPT_TTL_MS / 1000}`,
-          'cache-control': 'no-store',
-        },
-      });
+      const headers = {
+        'set-cookie': `${BINDING_COOKIE}=${result.bindingSecret}; Path=/; Secure; HttpOnly; SameSite=None; Max-Age=${ATTEMPT_TTL_MS / 1000}`,
+        'cache-control': 'no-store',
+      };
+      // A console that asks for JSON navigates itself; a browser is redirected.
+      if (wantsJson(request)) return jsonResponse({ redirect_url: result.redirectUrl, expires_at: result.expiresAt.toISOString() }, 200, headers);
+      return new Response(null, { status: 302, headers: { ...headers, location: result.redirectUrl } });
     },
   }),
   handler({

@@ -121,6 +121,13 @@ describe('OIDC sign-in through the gateway', () => {
     expect(await gw.runtime.db.user.count({ where: { email: 'alice@acme.test' } })).toBe(1);
   });
 
+  it('gives a console asking for JSON the provider URL instead of a redirect (the cookie set the same way)', async () => {
+    const res = await rest(gw, 'GET', `/v1/auth/sso/initiate?${new URLSearchParams({ connection: conn, return_to: RETURN_TO })}`);
+    expect(res.status).toBe(200);
+    expect(new URL(res.body.redirect_url).origin).toBe(op.issuer);
+    expect(res.headers.get('set-cookie')).toMatch(/^__Host-paybond-sso=[^;]+; Path=\/; Secure; HttpOnly; SameSite=None/);
+  });
+
   it('starts from an email (domain) or an organization, and honours the environment preference and the live/sandbox mapping', async () => {
     const byEmail = await browserLogin('dave', { email: 'dave@acme.test', environment: 'live' });
     expect(byEmail.started.location.searchParams.get('login_hint')).toBe('dave@acme.test');
@@ -248,7 +255,7 @@ describe('OIDC refusals: no session, no user, one audit event', () => {
   it('bad initiate input → 400; unknown connection, organization or domain → 404', async () => {
     expect((await rest(gw, 'GET', '/v1/auth/sso/initiate?return_to=https://x.test/')).status).toBe(400);
     expect((await rest(gw, 'GET', `/v1/auth/sso/initiate?connection=${conn}&organization=${org.organizationId}&return_to=${RETURN_TO}`)).status).toBe(400);
-    for (const q of [{ connection: 'sso_nope' }, { organization: 'org_nope' }, { email: 'x@nowhere.test' }]) {
+    for (const q of [{ connection: 'sso_nope' }, { organization: 'org_nope' }, { email: 'x@nowhere.test' }] as Array<Record<string, string>>) {
       const res = await rest(gw, 'GET', `/v1/auth/sso/initiate?${new URLSearchParams({ ...q, return_to: RETURN_TO })}`);
       expect(res.status).toBe(404);
     }

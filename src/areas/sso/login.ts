@@ -101,6 +101,7 @@ export interface InitiateResult {
   /** The browser-binding secret for the cookie (only its hash is stored). */
   bindingSecret: string;
   attemptId: string;
+  expiresAt: Date;
 }
 
 /** Start a login: store the attempt (state, nonce, PKCE verifier or SAML request id) and the browser binding. */
@@ -137,6 +138,7 @@ export async function initiateLogin(ctx: Ctx, query: z.infer<typeof ssoInitiateQ
     if (!(error instanceof SsoError)) rt.log.error({ err: error, connection_id: conn.id }, 'SSO initiate failed');
     throw new DomainError('service_unavailable', 'The identity provider cannot be reached right now', { headers: { 'retry-after': '30' } });
   }
+  const expiresAt = new Date(now.getTime() + ATTEMPT_TTL_MS);
   await rt.db.ssoLoginAttempt.create({
     data: {
       id: attemptId,
@@ -147,11 +149,11 @@ export async function initiateLogin(ctx: Ctx, query: z.infer<typeof ssoInitiateQ
       returnTo: query.return_to,
       environment: query.environment ?? 'sandbox',
       browserBindingHash: sha256Hex(bindingSecret),
-      expiresAt: new Date(now.getTime() + ATTEMPT_TTL_MS),
+      expiresAt,
       createdAt: now,
     },
   });
-  return { redirectUrl, bindingSecret, attemptId };
+  return { redirectUrl, bindingSecret, attemptId, expiresAt };
 }
 
 /** The verified identity either protocol produced, in the words provisioning needs. */
