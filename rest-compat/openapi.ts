@@ -133,6 +133,7 @@ function authText(policy: FieldPolicy): string {
   const kinds = policy.principals.map((k) => SCHEMES[k].name).join(', ');
   const extras = [
     policy.admin && 'a tenant admin',
+    policy.entitlement && `the ${policy.entitlement} entitlement`,
     policy.scope === 'harbor:write' && 'a credential that may change Harbor data (not read-only members or PATs)',
     policy.signed && 'a signed agent request (X-Agent-Timestamp, X-Agent-Signature)',
     policy.recognition && 'an agent recognition proof, unless the request is a signed agent request',

@@ -207,6 +207,16 @@ describe('OIDC refusals: no session, no user, one audit event', () => {
     await expectRefused(() => oidcCallback(gw, callback, started.cookie), 401, 'sso_login_failed', 'attempt_expired');
   });
 
+  it('a wrong nonce or PKCE verifier kept with the attempt (the ID token or the code no longer match)', async () => {
+    const a = await browserLogin('alice');
+    await gw.runtime.db.ssoLoginAttempt.update({ where: { id: a.started.attemptId }, data: { nonce: 'another-nonce' } });
+    await expectRefused(() => oidcCallback(gw, a.callback, a.started.cookie), 401, 'sso_login_failed', 'nonce_mismatch');
+    const b = await browserLogin('alice');
+    await gw.runtime.db.ssoLoginAttempt.update({ where: { id: b.started.attemptId }, data: { pkceVerifier: 'x'.repeat(43) } });
+    const res = await expectRefused(() => oidcCallback(gw, b.callback, b.started.cookie), 401, 'sso_login_failed');
+    expect(res.body.error.details.reason).toMatch(/^(code_rejected|pkce_failed)$/);
+  });
+
   it('a mix-up: the iss parameter of another issuer', async () => {
     const { started, callback } = await browserLogin('alice');
     const mixed = new URL(callback);

@@ -47,9 +47,15 @@ describe('opening a support session', () => {
     }
     const noEntitlement = await rest(gw, 'POST', '/v1/auth/support-session', { reason }, { token: reader.token.sandbox });
     expect(noEntitlement.status).toBe(403);
-    expect(noEntitlement.body.error.code).toBe('support_agent_required');
+    expect(noEntitlement.body.error).toMatchObject({ code: 'forbidden', message: expect.stringContaining('support.agent') });
     // A tenant admin without support.agent is refused too; so is an API key.
-    expect((await rest(gw, 'POST', '/v1/auth/support-session', { reason }, { token: org.admin.token.sandbox })).body.error.code).toBe('support_agent_required');
+    expect((await rest(gw, 'POST', '/v1/auth/support-session', { reason }, { token: org.admin.token.sandbox })).status).toBe(403);
+    // The entitlement is read again from the membership: a token minted before it was withdrawn does not help.
+    const withdrawn = await addMember(gw, org, 'read_only', ['support.agent']);
+    await gw.runtime.db.membership.updateMany({ where: { userId: withdrawn.userId }, data: { entitlements: [] } });
+    const stale = await rest(gw, 'POST', '/v1/auth/support-session', { reason }, { token: withdrawn.token.sandbox });
+    expect(stale.status).toBe(403);
+    expect(stale.body.error.code).toBe('support_agent_required');
     expect((await rest(gw, 'POST', '/v1/auth/support-session', { reason }, { token: org.apiKey.sandbox })).status).toBe(403);
   });
 
@@ -88,7 +94,7 @@ describe('under a support session', () => {
   it('refuses writes outside its permissions with 403 support_session_read_only, audited as denied', async () => {
     const { access_token: token, support_session } = await open();
     const refusals: Array<[string, string, unknown, string]> = [
-      ['POST', '/v1/auth/support-session', { reason }, 'support_session_read_only'], // chaining
+      ['POST', '/v1/auth/support-session', { reason }, 'forbidden'], // chaining: a support token holds no entitlement
       ['POST', '/v1/auth/environment/switch', { environment: 'live' }, 'support_session_read_only'],
       ['POST', '/v1/auth/refresh', { refresh_token: staff.refreshToken.sandbox }, 'support_session_read_only'],
       ['POST', '/v1/auth/logout', undefined, 'support_session_read_only'],
@@ -108,15 +114,17 @@ describe('under a support session', () => {
 
   it('a write permission opens only its own fields: never API keys, PATs, SSO changes or other support sessions', async () => {
     const { access_token: token } = await open({ permissions: ['read', 'settlement.reconcile'] });
-    for (const [method, path, body] of [
-      ['POST', '/v1/admin/api-keys', { name: 'backdoor' }],
-      ['POST', '/v1/admin/sso/connections', { name: 'x', protocol: 'oidc', return_to_allowlist: ['https://x.test/'] }],
-      ['POST', '/v1/auth/support-session', { reason }],
+    for (const [method, path, body, code] of [
+      ['POST', '/v1/admin/api-keys', { name: 'backdoor' }, 'support_session_read_only'],
+      ['POST', '/v1/admin/sso/connections', { name: 'x', protocol: 'oidc', return_to_allowlist: ['https://x.test/'] }, 'support_session_read_only'],
+      ['POST', '/v1/auth/support-session', { reason }, 'forbidden'],
     ] as const) {
       const res = await rest(gw, method, path, body, { token });
       expect(res.status, path).toBe(403);
-      expect(res.body.error.code).toBe('support_session_read_only');
+      expect(res.body.error.code).toBe(code);
     }
+    const chained = await gql(gw, `mutation { supportSessionCreate(input: { reason: "${reason}" }) { issued { accessToken } } }`, {}, { token });
+    expect(chained.errors?.[0]?.extensions?.code).toMatch(/^(FORBIDDEN|SUPPORT_SESSION_READ_ONLY)$/);
     const gqlWrite = await gql(gw, 'mutation { apiKeyCreate(input: { name: "x" }) { secret } }', {}, { token });
     expect(gqlWrite.errors?.[0]?.extensions?.code).toBe('SUPPORT_SESSION_READ_ONLY');
     const reconcile = await gql(gw, 'mutation { stripeReconcile { checked userErrors { code } } }', {}, { token });

@@ -25,6 +25,7 @@ import {
 } from './connections.ts';
 import { exchangeHandoff, ssoHandoffExchangeInput } from './login.ts';
 import { storedRules } from './roles.ts';
+import { SUPPORT_AGENT_ENTITLEMENT } from './support-token.ts';
 import { createSupportSession, revokeSupportSession, supportSessionCreateInput, supportSessionStatus, type IssuedSupportSession } from './support.ts';
 
 export const AREA = 'sso' as const;
@@ -269,7 +270,7 @@ builder.mutationFields((t) => ({
     resolve: (_r, { input }, ctx) => withUserErrors(async () => ({ session: await exchangeHandoff(ctx, input) })),
   }),
   supportSessionCreate: t.field({
-    ...policy({ ...HUMAN, rateLimit: 'auth_support_session' }),
+    ...policy({ ...HUMAN, entitlement: SUPPORT_AGENT_ENTITLEMENT, rateLimit: 'auth_support_session' }),
     type: SupportCreatePayload,
     description: 'Open a time-boxed, audited support session in this tenant (needs the support.agent entitlement).',
     args: { input: t.arg({ type: SupportInput, required: true, description: 'Reason, duration and permissions.' }) },

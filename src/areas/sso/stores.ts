@@ -1,3 +1,4 @@
+import { registerBackgroundTask } from '../../kernel/background.ts';
 import type { Runtime } from '../../context.ts';
 import { SAML_REQUEST_TTL_MS, type AssertionReplayStore, type SamlDependencies, type SamlRequestCache } from './saml.ts';
 
@@ -48,3 +49,5 @@ export async function sweepSsoState(rt: Runtime): Promise<void> {
   await rt.db.ssoLoginAttempt.deleteMany({ where: { expiresAt: { lt: new Date(now.getTime() - 86_400_000) } } });
   await rt.db.ssoHandoff.deleteMany({ where: { expiresAt: { lt: new Date(now.getTime() - 86_400_000) } } });
 }
+
+registerBackgroundTask({ name: 'sso-sweep', intervalMs: 15 * 60_000, run: sweepSsoState });
