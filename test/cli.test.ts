@@ -19,7 +19,7 @@ function run(script: string, args: string[], env: Record<string, string> = {}) {
   return { code: result.status, out: result.stdout, err: result.stderr };
 }
 
-describe('operator commands', () => {
+describe('operator commands', { timeout: 180_000 }, () => {
   it.each(['bootstrap', 'admin', 'db', 'ledger-verify'])('%s --help prints its usage and exits 0', (script) => {
     const res = run(script, ['--help']);
     expect(res.code).toBe(0);

@@ -148,6 +148,10 @@ describe('rate limits', () => {
     expect(again.body.job.id).toBe(first.body.job.id);
     expect(first.body.job.download_token).toMatch(/^eyJ/);
     expect(again.body.job.download_token ?? null).toBeNull();
+    // The same key with another export is refused, not a second job.
+    const other = await rest(gw, 'POST', '/v1/compliance/audit-exports', { filter: { includes: ['ledger'] } }, { token: token(), headers });
+    expectError(other, 422, 'idempotency_key_mismatch');
+    expect(await gw.runtime.db.complianceExportJob.count({ where: { tenantId: org.tenants.live, filter: { equals: { includes: ['ledger'] } } } })).toBe(0);
     const data = await gqlOk(gw, '{ auditExports(first: 100) { totalCount } }', {}, { token: token() });
     expect(data.auditExports.totalCount).toBeGreaterThan(0);
   });

@@ -44,6 +44,12 @@ describe('compliance audit exports over REST', () => {
     expect(list.status).toBe(200);
     expect(list.body).toMatchObject({ tenant_realm_id: actor.tenantId, next_cursor: null });
     expect(list.body.jobs.map((j: ExportJob) => j.id)).toContain(job.id);
+    // What the Paybond Kit SDK requires (paybond-kit-contracts.md, "Compliance audit exports"): strings, and a number when present.
+    const str = expect.any(String);
+    for (const body of [created, job]) expect(body).toMatchObject({ id: str, status: str, tenant_realm_id: str, disclosure_tier: str, expires_at: str, created_at: str });
+    expect(created.download_token_expires_at).toEqual(str);
+    for (const row of list.body.jobs) expect(row).toMatchObject({ id: str, status: str, disclosure_tier: str, created_at: str, expires_at: str });
+    expect(typeof list.body.jobs.find((j: ExportJob) => j.id === job.id).bundle_size_bytes).toBe('number');
 
     const res = await download(gw, job.id, created.download_token!);
     expect(res.status).toBe(200);
@@ -59,7 +65,25 @@ describe('compliance audit exports over REST', () => {
     expect(report.manifest).toMatchObject({ kind: AUDIT_EXPORT_KIND, tenantRealmId: actor.tenantId, jobId: job.id, disclosureTier: 'standard' });
     const files = await entries(res.bytes);
     expect([...files.keys()].sort()).toEqual(
-      ['audit_events.jsonl', 'guardrail_policy_versions.jsonl', 'intent_evidence.jsonl', 'intents.jsonl', 'ledger/checkpoint.txt', 'ledger/events.jsonl', 'manifest.json', 'policy_versions.jsonl'].sort(),
+      [
+        'audit_events.jsonl',
+        'dispute_case_assignments.jsonl',
+        'dispute_case_evidence.jsonl',
+        'dispute_case_notes.jsonl',
+        'dispute_cases.jsonl',
+        'guardrail_policy_versions.jsonl',
+        'intent_evidence.jsonl',
+        'intents.jsonl',
+        'ledger/checkpoint.txt',
+        'ledger/events.jsonl',
+        'manifest.json',
+        'policy_versions.jsonl',
+        'settlement_config_versions.jsonl',
+        'signal_review_events.jsonl',
+        'signal_score_snapshots.jsonl',
+        'simulator_events.jsonl',
+        'stripe_payment_intents.jsonl',
+      ].sort(),
     );
     const manifest = JSON.parse(files.get('manifest.json')!.toString('utf8'));
     expect(createHash('sha256').update(files.get('manifest.json')!).digest('hex')).toBe(job.manifest_sha256);

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { applyMigrations, createMigration, diagnose, listMigrations, MigrationError, pendingMigrations } from '../../src/db/migrate.ts';
 import { PrismaClient } from '../../src/generated/prisma/client.ts';
 
-describe('offline migrations', () => {
+describe('offline migrations', { timeout: 120_000 }, () => {
   it('schema.prisma and prisma/migrations agree (no migration would be created)', async () => {
     expect(await createMigration('drift_check')).toBeNull();
   });

@@ -53,7 +53,7 @@ beforeAll(async () => {
   await writeVerifierPack({ tenantId: TENANT, generatedAt: GENERATED_AT, publicKey: signer.publicKey, checkpoint: checkpointFor(tree), events }, pack);
 });
 
-describe('paybond-verify (child process)', () => {
+describe('paybond-verify (child process)', { timeout: 120_000 }, () => {
   it('exit 0 on a good bundle and pack, through npx as on a fresh clone', async () => {
     const viaNpx = await cli([bundle], 'npx');
     expect(viaNpx.code, viaNpx.stderr).toBe(0);
@@ -62,7 +62,8 @@ describe('paybond-verify (child process)', () => {
     const p = await cli([pack, '--key', formatVerifierKey(ORIGIN, signer.publicKey)]);
     expect(p.code).toBe(0);
     expect(p.stdout).toContain('pinned with --key');
-  });
+    // npx resolves the package before it starts the CLI: seconds on a loaded machine.
+  }, 180_000);
 
   it('exit 1 naming file, row and check: a changed row, a changed ZIP byte, another key', async () => {
     const row = path.join(dir, 'row.zip');

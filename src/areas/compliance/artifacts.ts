@@ -17,9 +17,9 @@ export const exportCategory = describedEnum('AuditExportCategory', 'A part of th
   ledger: 'Ledger events with inclusion proofs, the signed checkpoint, and older checkpoints with consistency proofs: ledger/.',
   harbor: 'Intents with their state history, their evidence, and managed policy versions: intents.jsonl, intent_evidence.jsonl, policy_versions.jsonl.',
   guardrails: 'Guardrail policy versions: guardrail_policy_versions.jsonl.',
-  settlement: 'Settlement configurations (once the settlement area provides them).',
-  disputes: 'Dispute cases (once the disputes area provides them).',
-  signal: 'Signal provenance (once the Signal area provides it).',
+  settlement: 'Settlement configuration versions, Stripe PaymentIntents linked to intents, and sandbox simulator events: settlement_config_versions.jsonl, stripe_payment_intents.jsonl, simulator_events.jsonl.',
+  disputes: 'Dispute cases with their notes, evidence references and assignments: dispute_cases.jsonl, dispute_case_notes.jsonl, dispute_case_evidence.jsonl, dispute_case_assignments.jsonl.',
+  signal: 'Signal provenance: every signed score receipt and explanation with its ledger watermark, and the operator review log: signal_score_snapshots.jsonl, signal_review_events.jsonl.',
 });
 export type ExportCategory = z.infer<typeof exportCategory>;
 
@@ -71,8 +71,24 @@ export interface ExportScope {
   disclose(row: Record<string, unknown>): Record<string, unknown>;
 }
 
+/**
+ * A row as JSON would write it (times as RFC 3339 strings): the redaction function walks plain
+ * values only, and would turn a Date into {}.
+ */
+function plain(value: unknown): unknown {
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'bigint') return value.toString();
+  if (Array.isArray(value)) return value.map(plain);
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = plain(v);
+    return out;
+  }
+  return value;
+}
+
 export const discloser = (tier: DisclosureTier, key: Uint8Array) => (row: Record<string, unknown>) =>
-  tier === 'standard' ? (redact(row, key) as Record<string, unknown>) : row;
+  tier === 'standard' ? (redact(plain(row), key) as Record<string, unknown>) : row;
 
 export type ArtifactProvider = (scope: ExportScope) => RecordsArtifactInput[];
 const providers: Array<{ category: ExportCategory; provider: ArtifactProvider }> = [];
@@ -152,7 +168,7 @@ const after = (key: { createdAt: Date; id: string } | null, table = sql``) =>
 
 const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 /** A row with snake_case keys (the JSONL convention of every artifact), without the tenant column. */
-function snakeRow(row: Record<string, unknown>): Record<string, unknown> {
+export function snakeRow(row: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(row)) if (key !== 'tenantId') out[snake(key)] = value;
   return out;
@@ -207,7 +223,8 @@ async function* intents(scope: ExportScope): AsyncGenerator<Record<string, unkno
     for (const s of steps) history.set(s.intentId, [...(history.get(s.intentId) ?? []), s]);
     for (const intent of batch) {
       const stateHistory = (history.get(intent.intentId as string) ?? []).map((s) => ({ seq: s.seq, type: s.type, occurred_at: s.occurredAt }));
-      yield scope.disclose({ ...snakeRow(intent), state_history: stateHistory });
+      // Ledger steps hold no personal data, and redaction would cut a long history at 100 steps.
+      yield { ...scope.disclose(snakeRow(intent)), state_history: stateHistory };
     }
     batch = [];
   };
@@ -219,7 +236,7 @@ async function* intents(scope: ExportScope): AsyncGenerator<Record<string, unkno
 }
 
 /** Policy versions are the rules in force: their whole history up to the cut-off, whatever the window. */
-function versionHistory(scope: ExportScope, path: string, table: 'PolicyVersion' | 'GuardrailPolicyVersion'): RecordsArtifactInput {
+function versionHistory(scope: ExportScope, path: string, table: 'PolicyVersion' | 'GuardrailPolicyVersion' | 'SettlementConfigVersion'): RecordsArtifactInput {
   const rows = keyset((key) =>
     scope.db.$queryRaw<Row[]>`
       SELECT * FROM ${Prisma.raw(`"${table}"`)} WHERE "tenantId" = ${scope.tenantId} AND "createdAt" <= ${scope.asOf} AND ${after(key)} ORDER BY "createdAt", "id" LIMIT ${PAGE}`,
@@ -247,3 +264,91 @@ registerExportArtifacts('harbor', (scope) => [
 ]);
 
 registerExportArtifacts('guardrails', (scope) => [versionHistory(scope, 'guardrail_policy_versions.jsonl', 'GuardrailPolicyVersion')]);
+
+// ─── Settlement records ─────────────────────────────────────────────────────
+
+registerExportArtifacts('settlement', (scope) => [
+  // The configuration in force at the start of a window was saved before it: the whole history.
+  versionHistory(scope, 'settlement_config_versions.jsonl', 'SettlementConfigVersion'),
+  {
+    path: 'stripe_payment_intents.jsonl',
+    rows: map(
+      keyset((key) =>
+        scope.db.$queryRaw<Row[]>`
+          SELECT "paymentIntentId" AS "id", "createdAt", "intentId", "livemode", "lastStatus", "checkedAt"
+          FROM "StripePaymentIntentLink"
+          WHERE "tenantId" = ${scope.tenantId} AND ${window(scope, sql`"createdAt"`)} AND ${intentScope(scope, sql`"intentId"`)}
+            AND ${key ? sql`("createdAt", "paymentIntentId") > (${key.createdAt}, ${key.id})` : sql`TRUE`}
+          ORDER BY "createdAt", "paymentIntentId" LIMIT ${PAGE}`,
+      ),
+      ({ id, ...row }) => scope.disclose(snakeRow({ paymentIntentId: id, ...row })),
+    ),
+  },
+  {
+    path: 'simulator_events.jsonl',
+    rows: map(
+      keyset((key) =>
+        scope.db.$queryRaw<Row[]>`
+          SELECT * FROM "SimulatorEvent"
+          WHERE "tenantId" = ${scope.tenantId} AND ${window(scope, sql`"createdAt"`)} AND ${intentScope(scope, sql`"intentId"`)} AND ${after(key)}
+          ORDER BY "createdAt", "id" LIMIT ${PAGE}`,
+      ),
+      (row) => scope.disclose(snakeRow(row)),
+    ),
+  },
+]);
+
+// ─── Signal provenance ──────────────────────────────────────────────────────
+
+/**
+ * The operators the filter narrows to, as a condition on an operator-DID column: the operator
+ * asked for, and the operators Signal scored on the intent asked for (TRUE when not narrowed).
+ */
+function operatorScope(scope: ExportScope, column: Prisma.Sql): Prisma.Sql {
+  const { intentId, operatorDid, caseId } = scope.filter;
+  const conditions: Prisma.Sql[] = [];
+  if (operatorDid) conditions.push(sql`${column} = ${operatorDid}`);
+  if (intentId) conditions.push(sql`${column} IN (SELECT "operatorDid" FROM "SignalIntent" WHERE "tenantId" = ${scope.tenantId} AND "intentId" = ${intentId})`);
+  if (caseId && !intentId && !operatorDid) conditions.push(sql`FALSE`);
+  return conditions.length ? Prisma.join(conditions, ' AND ') : sql`TRUE`;
+}
+
+/** Review events in insertion order (seq), a page at a time. */
+async function* reviewEvents(scope: ExportScope): AsyncGenerator<Record<string, unknown>> {
+  const { intentId, operatorDid, caseId } = scope.filter;
+  const narrowed = Prisma.join(
+    [
+      operatorDid ? sql`"operatorDid" = ${operatorDid}` : sql`TRUE`,
+      intentId ? sql`"intentId" = ${intentId}` : sql`TRUE`,
+      caseId && !intentId && !operatorDid ? sql`FALSE` : sql`TRUE`,
+    ],
+    ' AND ',
+  );
+  let last = 0;
+  for (;;) {
+    const rows = await scope.db.$queryRaw<Array<{ seq: number } & Record<string, unknown>>>`
+      SELECT * FROM "SignalReviewEvent"
+      WHERE "tenantId" = ${scope.tenantId} AND ${window(scope, sql`"recordedAt"`)} AND ${narrowed} AND "seq" > ${last}
+      ORDER BY "seq" LIMIT ${PAGE}`;
+    if (!rows.length) return;
+    for (const row of rows) yield scope.disclose(snakeRow(row));
+    last = rows.at(-1)!.seq;
+  }
+}
+
+registerExportArtifacts('signal', (scope) => [
+  {
+    // Each score's signed receipt and explanation as served, with the ledger watermark it was computed at.
+    path: 'signal_score_snapshots.jsonl',
+    rows: map(
+      keyset((key) =>
+        scope.db.$queryRaw<Row[]>`
+          SELECT * FROM "SignalScoreSnapshot"
+          WHERE "tenantId" = ${scope.tenantId} AND ${window(scope, sql`"createdAt"`)} AND ${operatorScope(scope, sql`"operatorDid"`)} AND ${after(key)}
+          ORDER BY "createdAt", "id" LIMIT ${PAGE}`,
+      ),
+      (row) => scope.disclose(snakeRow(row)),
+    ),
+  },
+  { path: 'signal_review_events.jsonl', rows: reviewEvents(scope) },
+]);
