@@ -21,10 +21,11 @@ export const isIdempotent = (route: RestRoute) => route.kind === 'operation' && 
  */
 export function documentedStatuses(schema: GraphQLSchema, route: RestRoute): { success: number[]; errors: number[] } {
   const policy = routePolicy(schema, route);
-  const success = route.kind === 'operation' ? successStatuses(route) : [200];
+  const success = route.kind === 'operation' ? successStatuses(route) : (route.successStatuses ?? [200]);
   // 401 everywhere: even a public route refuses an Authorization header that is not a valid credential.
   const errors = new Set<number>([400, 401, 503, ...(route.errors ?? [])]);
-  if (policy.principals !== 'public') errors.add(403);
+  // A public mutation still refuses a support-session credential (403 support_session_read_only).
+  if (policy.principals !== 'public' || isIdempotent(route)) errors.add(403);
   if (route.path.includes('{')) errors.add(404);
   if (route.body) [413, 415].forEach((s) => errors.add(s));
   if (route.kind === 'operation') errors.add(429);
@@ -54,6 +55,8 @@ const describeStatus: Record<number, string> = {
   200: 'OK',
   201: 'Created',
   202: 'Accepted: the outcome follows later (poll again)',
+  302: 'Found: continue at Location',
+  303: 'See Other: continue at Location (GET)',
   400: 'Invalid request: `details.issues` names the REST fields',
   401: 'Missing, invalid, expired or revoked credential (or a required signature)',
   402: 'Payment required: answer the challenge in the response headers, then retry',
@@ -88,6 +91,7 @@ const HEADERS = {
   RateLimit: header('IETF RateLimit (draft-11): `"<group>";r=<remaining>;t=<seconds to reset>`, one item per limit that applied.'),
   RateLimitPolicy: header('IETF RateLimit-Policy (draft-11): `"<group>";q=<limit>;w=<window seconds>`.'),
   RetryAfter: header('Seconds to wait before retrying.', { type: 'integer' }),
+  Location: header('Where the browser goes next (a redirect).'),
   IdempotentReplayed: header('`true` when this answer is the stored result of an earlier request with the same Idempotency-Key.'),
 };
 
@@ -129,6 +133,7 @@ function authText(policy: FieldPolicy): string {
   const kinds = policy.principals.map((k) => SCHEMES[k].name).join(', ');
   const extras = [
     policy.admin && 'a tenant admin',
+    policy.entitlement && `the ${policy.entitlement} entitlement`,
     policy.scope === 'harbor:write' && 'a credential that may change Harbor data (not read-only members or PATs)',
     policy.signed && 'a signed agent request (X-Agent-Timestamp, X-Agent-Signature)',
     policy.recognition && 'an agent recognition proof, unless the request is a signed agent request',
@@ -189,7 +194,12 @@ export function buildOpenApi(schema: GraphQLSchema, routes: RestRoute[], info: {
       ...(isIdempotent(route) ? { 'Idempotent-Replayed': ref('headers', 'IdempotentReplayed') } : {}),
     };
     const responses: Record<string, unknown> = Object.fromEntries(
-      success.map((status) => [String(status), { description: describeStatus[status] ?? 'Success', headers: successHeaders, content: { [contentType]: { schema: ref('schemas', responseName) } } }]),
+      success.map((status) => [
+        String(status),
+        status >= 300 && status < 400
+          ? { description: describeStatus[status] ?? 'Redirect', headers: { ...successHeaders, Location: ref('headers', 'Location') } }
+          : { description: describeStatus[status] ?? 'Success', headers: successHeaders, content: { [contentType]: { schema: ref('schemas', responseName) } } },
+      ]),
     );
     for (const status of errors) {
       const headers: Record<string, unknown> = { 'x-request-id': ref('headers', 'XRequestId') };

@@ -78,6 +78,8 @@ export interface HandlerRoute extends RouteBase {
   response: z.ZodType;
   /** Content type of the success body (default JSON). */
   contentType?: string;
+  /** Success statuses (default [200]); a 3xx is a redirect: a Location header and no body. */
+  successStatuses?: number[];
   /**
    * The route authenticates with its own credential (a download token as ?token= or Bearer, the
    * METRICS_TOKEN), so the router does not resolve Authorization as a gateway credential; `auth`

@@ -14,6 +14,7 @@ import { useHttp } from './plugins/http.ts';
 import { useAdmission } from './plugins/admission.ts';
 import { usePlayground } from './plugins/playground.ts';
 import { useCredentials } from './plugins/credentials.ts';
+import { useSupportSessions } from './plugins/support-sessions.ts';
 import { useIdempotency } from './plugins/idempotency.ts';
 import { useQueryCost } from './plugins/cost.ts';
 import { useRateLimits } from './plugins/rate-limits.ts';
@@ -54,6 +55,7 @@ export function createApp(runtime: Runtime): GatewayApp {
       useAdmission(config),
       useRestRouter(routes, runtime, schema),
       useCredentials(runtime),
+      useSupportSessions(runtime),
       // Cost before rate limits: a document's cost is what the rate limiter charges to the budget.
       useQueryCost(),
       ...(config.RATE_LIMITS === 'on' ? [useRateLimits(runtime)] : []),

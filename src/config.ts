@@ -21,6 +21,8 @@ const envSchema = z.object({
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PUBLIC_BASE_URL: z.url().optional(),
+  /** SSO: accept a plain-HTTP OIDC issuer on a loopback address (local development and tests only). */
+  SSO_ALLOW_INSECURE_LOOPBACK: bool.default(false),
   JWT_PRIVATE_KEY: z.string().includes('PRIVATE KEY', { message: 'must be a PKCS#8 PEM Ed25519 private key' }).optional(),
   SERVER_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   GATEWAY_SIGNING_KEY: z.string().includes('PRIVATE KEY', { message: 'must be a PKCS#8 PEM Ed25519 private key' }).optional(),

@@ -32,6 +32,11 @@ export interface Principal {
   /** Set when this request carried a valid X-Agent-Signature by `agentKey`. */
   signed?: boolean;
   expiresAt?: Date;
+  /** Session tokens: how the user signed in (`["pwd"]` or `["sso"]`) and the SSO connection (`idp`). */
+  amr?: string[];
+  idp?: string;
+  /** A support session's token (src/areas/sso/support.ts): acts as `userId`, limited to `permissions`. */
+  support?: { sessionId: string; permissions: string[] };
 }
 
 /** Process-wide dependencies, built once by createRuntime(). */

@@ -13,6 +13,8 @@ export interface FieldPolicy {
   principals: 'public' | readonly PrincipalKind[];
   /** Tenant admins only: a human with tenant_admin / tenant.admin, or a tenant-admin service-account key. */
   admin?: boolean;
+  /** An entitlement the (human) credential must hold in its tenant, e.g. `support.agent`. */
+  entitlement?: string;
   /** A scope the credential must carry (read-only members lack harbor:write). */
   scope?: 'harbor:read' | 'harbor:write';
   /** Sandbox credentials only (simulator, sandbox guardrails): a live credential is refused with 403. */
@@ -59,6 +61,9 @@ export function checkPolicy(principal: Principal | null, policy: FieldPolicy): D
   }
   if (!policy.principals.includes(principal.kind)) return new DomainError('forbidden', 'This operation is not available to this kind of credential');
   if (policy.admin && !(isTenantAdmin(principal) || isKeyAdmin(principal))) return new DomainError('forbidden', 'This operation requires the tenant_admin role or the tenant.admin entitlement');
+  if (policy.entitlement && !principal.entitlements.includes(policy.entitlement)) {
+    return new DomainError('forbidden', `This operation requires the ${policy.entitlement} entitlement`);
+  }
   if (policy.scope && !principal.scopes.includes(policy.scope)) {
     return new DomainError('forbidden', policy.scope === 'harbor:write' ? 'This credential cannot change Harbor data' : 'This credential cannot read Harbor data');
   }

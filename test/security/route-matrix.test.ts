@@ -98,8 +98,8 @@ describe('route × credential matrix', () => {
     for (const credential of valid) {
       const res = await call(route, await credential.token());
       const allowedKind = policy.principals !== 'public' && policy.principals.includes(credential.kind);
-      // Every valid credential here is a live one: sandbox-only routes refuse them all.
-      const expectForbidden = !allowedKind || ((policy.admin || policy.scope === 'harbor:write') && credential.readOnly) || (policy.admin && credential.notAdmin) || policy.sandboxOnly;
+      // Every valid credential here is a live one: sandbox-only routes refuse them all; none holds an entitlement a route requires.
+      const expectForbidden = !allowedKind || ((policy.admin || policy.scope === 'harbor:write') && credential.readOnly) || (policy.admin && credential.notAdmin) || policy.sandboxOnly || Boolean(policy.entitlement);
       const context = `${credential.name}: ${res.status} ${JSON.stringify(res.body)}`;
       expect(res.status, context).toBeLessThan(500);
       // High-risk routes: agents and PATs that did not (or cannot) sign are unauthenticated for them.

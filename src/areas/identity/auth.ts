@@ -11,6 +11,7 @@ import { bucketHash } from '../../kernel/audit/redact.ts';
 import { enforce, type LimitPolicy } from '../../kernel/limits/limiter.ts';
 import { createOrganization, normalizeEmail } from './organizations.ts';
 import { openSession, rotateSession, type AuthTokens } from './sessions.ts';
+import { passwordLoginBlocked } from '../sso/enforcement.ts';
 
 const CHALLENGE_TTL_SECONDS = 600;
 const CHALLENGE_MAX_ATTEMPTS = 5;
@@ -76,7 +77,11 @@ export async function startLogin(ctx: AuthCtx, input: z.infer<typeof loginStartI
   let signupPasswordHash: string | null = null;
   let deliver = false;
   if (user) {
-    deliver = await verifyPassword(input.password, user.passwordHash);
+    // SSO-only users have no password; a connection enforcing SSO turns password login off for
+    // its domains (except its break-glass admin). Same answer and cost either way.
+    const passwordAllowed = user.passwordHash !== null && !(await passwordLoginBlocked(rt.db, user));
+    deliver = await verifyPassword(input.password, user.passwordHash ?? (await dummyPasswordHash()));
+    deliver &&= passwordAllowed;
     if (deliver) userId = user.id;
   } else if (rt.config.ALLOW_SIGNUP) {
     kind = 'signup';

@@ -8,6 +8,7 @@ import type { SessionClaims } from './sessions.ts';
 import { HARBOR_SCOPE } from './auth.ts';
 import { PAT_PREFIX, resolvePat } from '../agents/pats.ts';
 import { resolveAgentToken } from '../agents/sessions.ts';
+import { SUPPORT_TOKEN_KIND, resolveSupportToken } from '../sso/support-token.ts';
 
 const invalid = (message = 'The credential is not valid') => new DomainError('invalid_credentials', message);
 
@@ -67,6 +68,8 @@ async function resolveSessionToken(rt: Runtime, token: string): Promise<Principa
     scopes: claims.roles.includes('tenant_admin') || claims.ent.includes('tenant.admin') ? ['harbor:read', 'harbor:write'] : ['harbor:read'],
     authMethod: 'session',
     expiresAt: new Date(claims.exp * 1000),
+    ...(claims.amr ? { amr: claims.amr } : {}),
+    ...(claims.idp ? { idp: claims.idp } : {}),
   };
 }
 
@@ -108,6 +111,8 @@ export async function authenticate(rt: Runtime, authorization: string | null): P
       return resolveHarborToken(rt, token);
     case 'agent':
       return resolveAgentToken(rt, token);
+    case SUPPORT_TOKEN_KIND:
+      return resolveSupportToken(rt, token);
     default:
       throw invalid();
   }

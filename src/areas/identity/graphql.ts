@@ -134,7 +134,7 @@ const EnvironmentGrantType = builder.objectRef<EnvironmentGrant>('EnvironmentGra
   }),
 });
 
-const AuthTokensType = builder.objectRef<AuthTokens>('AuthTokens').implement({
+export const AuthTokensType = builder.objectRef<AuthTokens>('AuthTokens').implement({
   description: 'A session: short-lived access JWT plus a single-use refresh token (shown once).',
   fields: (t) => ({
     accessToken: t.exposeString('accessToken', { ...ONE_TIME_SECRET, description: 'Bearer token for API calls.' }),

@@ -24,6 +24,15 @@ export interface SessionClaims {
   env: Environment;
   roles: string[];
   ent: string[];
+  /** Authentication methods (RFC 8176): `pwd` for the email challenge, `sso` through a connection. */
+  amr?: string[];
+  /** SSO connection id when `amr` is `sso`. */
+  idp?: string;
+}
+
+export interface SessionOrigin {
+  authMethod: 'password' | 'sso';
+  ssoConnectionId?: string | null;
 }
 
 export const REFRESH_PREFIX = 'paybond_rt_';
@@ -37,7 +46,7 @@ async function membershipFor(tx: Tx, userId: string, tenantId: string) {
   return membership;
 }
 
-async function mint(rt: Runtime, tx: Tx, sessionId: string, userId: string, tenantId: string, now: Date): Promise<AuthTokens> {
+async function mint(rt: Runtime, tx: Tx, sessionId: string, userId: string, tenantId: string, now: Date, origin: SessionOrigin): Promise<AuthTokens> {
   const membership = await membershipFor(tx, userId, tenantId);
   const refreshToken = REFRESH_PREFIX + randomToken(32);
   await tx.refreshToken.create({
@@ -56,6 +65,7 @@ async function mint(rt: Runtime, tx: Tx, sessionId: string, userId: string, tena
     env: membership.tenant.environment,
     roles: [membership.role],
     ent: membership.entitlements,
+    ...(origin.authMethod === 'sso' ? { amr: ['sso'], idp: origin.ssoConnectionId ?? undefined } : { amr: ['pwd'] }),
   };
   const ttl = rt.config.ACCESS_TOKEN_TTL_SECONDS;
   const access = await signToken(rt.keys, 'session', { sub: userId, ...claims }, now, ttl);
@@ -73,7 +83,7 @@ async function mint(rt: Runtime, tx: Tx, sessionId: string, userId: string, tena
 }
 
 /** Start a new session (refresh-token family) for `userId` in `tenantId`. */
-export async function openSession(rt: Runtime, tx: Tx, userId: string, tenantId: string): Promise<AuthTokens> {
+export async function openSession(rt: Runtime, tx: Tx, userId: string, tenantId: string, origin: SessionOrigin = { authMethod: 'password' }): Promise<AuthTokens> {
   const now = rt.clock.now();
   const sessionId = newId('ses');
   await membershipFor(tx, userId, tenantId);
@@ -84,11 +94,16 @@ export async function openSession(rt: Runtime, tx: Tx, userId: string, tenantId:
       tenantId,
       createdAt: now,
       expiresAt: new Date(now.getTime() + rt.config.REFRESH_TOKEN_TTL_SECONDS * 1000),
+      authMethod: origin.authMethod,
+      ssoConnectionId: origin.ssoConnectionId ?? null,
     },
   });
-  return mint(rt, tx, sessionId, userId, tenantId, now);
+  return mint(rt, tx, sessionId, userId, tenantId, now, origin);
 }
 
 /** Next token pair of an existing session (refresh rotation). */
-export const rotateSession = (rt: Runtime, tx: Tx, session: { id: string; userId: string; tenantId: string }) =>
-  mint(rt, tx, session.id, session.userId, session.tenantId, rt.clock.now());
+export const rotateSession = (rt: Runtime, tx: Tx, session: { id: string; userId: string; tenantId: string; authMethod: string; ssoConnectionId: string | null }) =>
+  mint(rt, tx, session.id, session.userId, session.tenantId, rt.clock.now(), {
+    authMethod: session.authMethod === 'sso' ? 'sso' : 'password',
+    ssoConnectionId: session.ssoConnectionId,
+  });

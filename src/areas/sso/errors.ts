@@ -1,3 +1,5 @@
+import { defineErrorCodes } from '../../kernel/errors.ts';
+
 /**
  * Stable failure codes of the SSO protocol core. Each names one reason a login was refused; the
  * callback handler audits the code (and `detail`) and maps it to the gateway's own error.
@@ -60,3 +62,28 @@ export class SsoError extends Error {
 
 export const isSsoError = (error: unknown, code?: SsoErrorCode): error is SsoError =>
   error instanceof SsoError && (code === undefined || error.code === code);
+
+// ─── Gateway codes (REST / GraphQL) ───────────────────────────────────────────
+
+/**
+ * What the SSO routes and the support-session gate answer. A protocol failure is one code
+ * (`sso_login_failed`, with the `SsoError` code as `details.reason`): the audit event keeps the
+ * finer detail.
+ */
+export const ssoGatewayErrorCodes = defineErrorCodes({
+  sso_login_failed: 401,
+  sso_user_not_provisioned: 403,
+  sso_return_to_not_allowed: 400,
+  sso_connection_untested: 409,
+  sso_connection_invalid: 422,
+  sso_entitlement_not_allowed: 422,
+  sso_handoff_invalid: 401,
+  support_agent_required: 403,
+  support_session_read_only: 403,
+});
+
+type SsoGatewayErrorCodes = typeof ssoGatewayErrorCodes;
+declare module '../../kernel/errors.ts' {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+  interface ErrorCodes extends SsoGatewayErrorCodes {}
+}
