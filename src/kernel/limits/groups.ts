@@ -30,14 +30,12 @@ export const OVERRIDE_BOUNDS = { limit: 1_000_000, windowSeconds: 86_400 };
 
 /**
  * Limiter scopes the Paybond Gateway API reference names as overridable for areas that are still being built
- * (support sessions, dispute arbitration, webhook endpoints). Each moves into
+ * (support sessions, dispute arbitration). Each moves into
  * its area's `limits.ts` when that area lands; until then tenants can already override them.
  */
 const pendingAreaGroups = defineRouteGroups({
   auth_support_session: { limit: 10, windowSeconds: 3600 },
   dispute_arbitration_export: { limit: 10, windowSeconds: 3600 },
-  admin_webhook_endpoint_mutation: { limit: 30, windowSeconds: 3600 },
-  admin_webhook_endpoint_test: { limit: 30, windowSeconds: 3600 },
 });
 type PendingAreaGroups = typeof pendingAreaGroups;
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
