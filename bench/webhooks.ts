@@ -85,7 +85,8 @@ const percentile = (xs: number[], p: number) => {
 const receiver = await startReceiver();
 const on = await freshDatabase('webhooks_on');
 const off = await freshDatabase('webhooks_off');
-const hooksEnv = { WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' };
+// The receiver is plain http on loopback: development mode with private networks allowed (both sides alike).
+const hooksEnv = { NODE_ENV: 'development', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' };
 const onCreds = await runJson<Creds>('bench/seed.ts', { ...on.env, ...hooksEnv, INTENTS: '0' });
 const offCreds = await runJson<Creds>('bench/seed.ts', { ...off.env, ...hooksEnv, INTENTS: '0' });
 await runJson('bench/webhooks-seed.ts', { ...on.env, ...hooksEnv, BENCH_TENANT_ID: onCreds.tenantId, BENCH_ORG_ID: onCreds.organizationId, RECEIVER_URL: receiver.url });
@@ -95,8 +96,8 @@ try {
   const nextOn = await signedWrites(gwOn.url, onCreds.pat);
   const nextOff = await signedWrites(gwOff.url, offCreds.pat);
   log('warming up…');
-  await load(gwOn.url, { connections: CONNECTIONS, seconds: 4, next: nextOn });
-  await load(gwOff.url, { connections: CONNECTIONS, seconds: 4, next: nextOff });
+  const warm = [await load(gwOn.url, { connections: CONNECTIONS, seconds: 4, next: nextOn }), await load(gwOff.url, { connections: CONNECTIONS, seconds: 4, next: nextOff })];
+  log(`warm-up: ${JSON.stringify(warm)}; deliveries so far ${receiver.arrivals.length}`);
   // Let the warm-up's deliveries finish before measuring.
   for (let seen = -1; seen !== receiver.arrivals.length; ) {
     seen = receiver.arrivals.length;

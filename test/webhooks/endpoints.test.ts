@@ -217,6 +217,27 @@ describe('the outbox', () => {
     expect(eventsOf(fundedOnly)).toHaveLength(1);
   });
 
+  it('API key, guardrail policy and settlement configuration changes are events too', async () => {
+    const org = await createOrg(gw);
+    const r = await receiver();
+    await endpointFor(org, r, { event_types: ['api_key.rotated', 'api_key.revoked', 'guardrail.policy_version.created', 'settlement.config_version.created'] });
+    const key = await createKey(org);
+    const rotated = await rest(gw, 'POST', `/v1/admin/api-keys/${key.body.api_key_id}/rotate`, {}, admin(org));
+    expect(rotated.status, JSON.stringify(rotated.body)).toBe(200);
+    expect((await rest(gw, 'DELETE', `/v1/admin/api-keys/${rotated.body.api_key_id}`, undefined, admin(org))).status).toBe(200);
+    expect((await rest(gw, 'PUT', '/v1/admin/guardrails/policy', { mode: 'observe' }, admin(org))).status).toBe(200);
+    expect((await rest(gw, 'PUT', '/v1/admin/settlement/config', { allowed_rails: ['stripe_ach_debit'] }, admin(org))).status).toBe(200);
+    await drainDeliveries(gw.runtime);
+    const byType = Object.fromEntries(eventsOf(r).map((e) => [e.type, e.data]));
+    expect(Object.keys(byType).sort()).toEqual(['api_key.revoked', 'api_key.rotated', 'guardrail.policy_version.created', 'settlement.config_version.created']);
+    expect(byType['api_key.rotated']).toMatchObject({ api_key: { id: rotated.body.api_key_id, rotated_from_id: key.body.api_key_id, status: 'active' }, replaced_api_key: { id: key.body.api_key_id, status: 'revoked' } });
+    expect(byType['api_key.revoked']).toMatchObject({ api_key: { id: rotated.body.api_key_id, status: 'revoked' } });
+    expect(byType['guardrail.policy_version.created']).toMatchObject({ policy: { version: 1, mode: 'observe' } });
+    expect(byType['settlement.config_version.created']).toMatchObject({ settlement_config: { version: 1, allowed_rails: ['stripe_ach_debit'] } });
+    // Secrets of the keys never travel in an event.
+    for (const secret of [key.body.api_key, rotated.body.api_key]) expect(JSON.stringify(r.received)).not.toContain(secret);
+  });
+
   it('retries a failing receiver with growing delays, then delivers; the deliveries list filters by status', async () => {
     const org = await createOrg(gw);
     let failures = 2;

@@ -194,6 +194,7 @@ const AUDIT_EVENTS: Record<string, string> = {
   'api_key.rotated': 'api_key.rotated',
   'api_key.revoked': 'api_key.revoked',
   'guardrail.policy_updated': 'guardrail.policy_version.created',
+  'settlement.config_updated': 'settlement.config_version.created',
 };
 
 async function onAuditEvent(tx: Tx, ctx: ServiceContext, event: AuditEvent): Promise<void> {
@@ -206,6 +207,11 @@ async function onAuditEvent(tx: Tx, ctx: ServiceContext, event: AuditEvent): Pro
     type,
     occurredAt: event.occurredAt,
     data: async () => {
+      if (type === 'settlement.config_version.created') {
+        const row = await tx.settlementConfigVersion.findUnique({ where: { tenantId_version: { tenantId: event.tenantId, version: Number(resourceId) } } });
+        if (!row) throw new Error(`settlement configuration version ${resourceId} is not readable in its transaction`);
+        return { settlement_config: { version: row.version, allowed_rails: row.allowedRails, default_rail: row.defaultRail, created_at: row.createdAt.toISOString() } };
+      }
       if (type === 'guardrail.policy_version.created') {
         const row = await tx.guardrailPolicyVersion.findUnique({ where: { tenantId_version: { tenantId: event.tenantId, version: Number(resourceId) } } });
         if (!row) throw new Error(`guardrail policy version ${resourceId} is not readable in its transaction`);
