@@ -31,6 +31,7 @@ interface Claimed {
   tenantId: string;
   endpointId: string;
   eventId: string;
+  eventType: string;
   attempts: number;
   retryBase: number;
   leaseOwner: string;
@@ -64,7 +65,7 @@ export async function claimDeliveries(rt: Runtime, limit: number): Promise<Claim
       SELECT "id" FROM "WebhookDelivery"
       WHERE "status" = 'pending' AND "nextAttemptAt" <= ${rt.clock.now()} AND ("leaseExpiresAt" IS NULL OR "leaseExpiresAt" < now())
       ORDER BY "nextAttemptAt" LIMIT ${limit}::int FOR UPDATE SKIP LOCKED)
-    RETURNING "id", "tenantId", "endpointId", "eventId", "attempts", "retryBase", "leaseOwner"`;
+    RETURNING "id", "tenantId", "endpointId", "eventId", "eventType", "attempts", "retryBase", "leaseOwner"`;
 }
 
 const systemCtx = (rt: Runtime, id: string): ServiceContext => ({ runtime: rt, principal: null, requestId: `whd_${id}` });
@@ -138,7 +139,7 @@ async function recordAttempt(rt: Runtime, claimed: Claimed, result: DeliveryResu
         deliveryId: claimed.id,
         endpointId: claimed.endpointId,
         eventId: claimed.eventId,
-        eventType: (await tx.webhookDelivery.findUnique({ where: { id: claimed.id }, select: { eventType: true } }))!.eventType,
+        eventType: claimed.eventType,
         attempt,
         status: result.outcome === 'delivered' ? 'delivered' : 'failed',
         statusCode: result.statusCode,
