@@ -121,7 +121,15 @@ try {
       return result;
     };
     const runOff = () => load(gwOff.url, { connections: CONNECTIONS, seconds: ROUND_SECONDS, next: nextOff });
-    const [a, b] = round % 2 === 0 ? [await runOn(), await runOff()] : (([y, x]) => [x, y])([await runOff(), await runOn()]);
+    let a: Awaited<ReturnType<typeof runOn>>;
+    let b: Awaited<ReturnType<typeof runOff>>;
+    if (round % 2 === 0) {
+      a = await runOn();
+      b = await runOff();
+    } else {
+      b = await runOff();
+      a = await runOn();
+    }
     onRps += a.rps / ROUNDS;
     offRps += b.rps / ROUNDS;
     errors += a.errors + b.errors;
