@@ -65,6 +65,12 @@ const envSchema = z.object({
     }, 'must be https://host[:port] (http only to localhost, 127.x or [::1]), without a path')
     .optional(),
   STRIPE_WEBHOOK_TOLERANCE_SECONDS: seconds(3600).default(300),
+  /** Outbound webhooks may reach loopback, private and link-local addresses (development and tests only; never metadata addresses). */
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool.default(false),
+  /** Deliver webhooks from this process (`off` when a dedicated `npm run worker` process does it). */
+  WEBHOOK_WORKER: z.enum(['on', 'off']).default('on'),
+  /** How long a claimed delivery stays with its worker before another may take it (a crashed worker's claims come back after this). */
+  WEBHOOK_LEASE_SECONDS: seconds(3600).default(60),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -192,9 +192,6 @@ export async function submitEvidence(
   const artifacts = Buffer.from(artifactsDigest(input.artifacts)).toString('hex');
   return ctx.runtime.db.$transaction(async (tx) => {
     await consume(tx);
-    const moved = await step(ctx, tx, intent, 'evidence', { type: 'evidence.submitted', payload: { payload_digest: payloadDigest, artifacts_digest: artifacts, predicate_passed: predicatePassed } }, {
-      predicatePassed,
-    });
     await tx.intentEvidence.create({
       data: {
         id: newId('evd'),
@@ -210,6 +207,10 @@ export async function submitEvidence(
         schemaValid,
         createdAt: ctx.runtime.clock.now(),
       },
+    });
+    // The evidence row is written first, so observers of the ledger event (webhooks) can read it.
+    const moved = await step(ctx, tx, intent, 'evidence', { type: 'evidence.submitted', payload: { payload_digest: payloadDigest, artifacts_digest: artifacts, predicate_passed: predicatePassed } }, {
+      predicatePassed,
     });
     return { intent: moved, predicatePassed, schemaValid, payloadDigest, artifactsDigest: artifacts };
   });

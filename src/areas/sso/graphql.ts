@@ -27,6 +27,7 @@ import { exchangeHandoff, ssoHandoffExchangeInput } from './login.ts';
 import { storedRules } from './roles.ts';
 import { SUPPORT_AGENT_ENTITLEMENT } from './support-token.ts';
 import { createSupportSession, revokeSupportSession, supportSessionCreateInput, supportSessionStatus, type IssuedSupportSession } from './support.ts';
+import './limits.ts';
 
 export const AREA = 'sso' as const;
 

@@ -28,16 +28,6 @@ export const registeredRouteGroups = (): string[] => [...registry.keys()];
 /** Bounds of a tenant override (Paybond Gateway API reference: limit ≤ 1,000,000, window ≤ 86,400 s). */
 export const OVERRIDE_BOUNDS = { limit: 1_000_000, windowSeconds: 86_400 };
 
-/**
- * Limiter scopes the Paybond Gateway API reference names as overridable for areas that are still being built
- * (support sessions, webhook endpoints). Each moves into
- * its area's `limits.ts` when that area lands; until then tenants can already override them.
- */
-const pendingAreaGroups = defineRouteGroups({
-  auth_support_session: { limit: 10, windowSeconds: 3600 },
-  admin_webhook_endpoint_mutation: { limit: 30, windowSeconds: 3600 },
-  admin_webhook_endpoint_test: { limit: 30, windowSeconds: 3600 },
-});
-type PendingAreaGroups = typeof pendingAreaGroups;
+// Each area augments this interface with its own groups (defineRouteGroups in its limits.ts).
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface RouteGroups extends PendingAreaGroups {}
+export interface RouteGroups {}
