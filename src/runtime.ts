@@ -31,7 +31,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   const tracing = overrides.tracerProvider ? undefined : await startTracing();
   const cache = new TenantCache(log, config.CACHE === 'on');
   // This node's own writes reach its cache at once (the notification follows on commit).
-  (database.db as unknown as { $on(event: 'query', listener: (e: { query: string }) => void): void }).$on('query', (e) => cache.noteStatement(e.query));
+  (database.db as unknown as { $on(event: 'query', listener: (e: { query: string; duration: number }) => void): void }).$on('query', (e) => cache.noteStatement(e.query, Number(e.duration)));
   await cache.start(database.handle);
   const mailer = overrides.mailer ?? (config.SMTP_URL ? await smtpMailer(config.SMTP_URL, config.MAIL_FROM) : outboxMailer(config.dataDir, log));
   return {

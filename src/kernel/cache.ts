@@ -1,6 +1,7 @@
 import type { PGlite } from '@electric-sql/pglite';
 import type { AdapterHandle } from '../db/adapters.ts';
 import type { Logger } from '../logger.ts';
+import { metrics } from './metrics.ts';
 
 /** The channel the database notifies (prisma/migrations/…_cache_invalidation): payload = a tenant id, or '*'. */
 export const CACHE_CHANNEL = 'paybond_cache';
@@ -36,16 +37,21 @@ interface Entry {
  *
  * Two races are closed: a lookup that started before an invalidation does not store its (possibly
  * old) result (a generation counter), and a write made by this node empties the cache and reads go
- * to the database for a moment (noteStatement), so the node's own next request never waits on its
+ * to the database until that write's notification arrives (noteStatement), so the node's own next request never waits on its
  * notification to arrive.
  */
 export class TenantCache {
   private readonly entries = new Map<string, Entry>();
   private generation = 0;
   private quietUntil = 0;
+  /** A local write is waiting for its notification (the first one after it ends the read-through). */
+  private awaitingNotification = false;
+  private lastNotificationAt = -Infinity;
   private live = false;
   private closed = false;
   private stop: () => Promise<void> = async () => {};
+  /** Counts of this cache (tests read them; /metrics has the process-wide totals). */
+  readonly stats = { hits: 0, misses: 0, bypasses: 0, invalidations: 0 };
 
   constructor(
     private readonly log?: Logger,
@@ -63,10 +69,17 @@ export class TenantCache {
    */
   async get<T>(key: string, load: () => Promise<T>, tenantOf: (value: T) => string | null): Promise<T> {
     const now = performance.now();
-    if (this.active && now >= this.quietUntil) {
+    const usable = this.active && now >= this.quietUntil;
+    if (usable) {
       const hit = this.entries.get(key);
-      if (hit && now - hit.at < MAX_AGE_MS) return hit.value as T;
+      if (hit && now - hit.at < MAX_AGE_MS) {
+        this.stats.hits++;
+        metrics.cacheLookups.inc({ result: 'hit' });
+        return hit.value as T;
+      }
     }
+    this.stats[usable ? 'misses' : 'bypasses']++;
+    metrics.cacheLookups.inc({ result: usable ? 'miss' : 'bypass' });
     const generation = this.generation;
     const value = await load();
     if (this.active && generation === this.generation && performance.now() >= this.quietUntil && value !== null && value !== undefined) {
@@ -79,6 +92,8 @@ export class TenantCache {
   /** Drop one tenant's entries ('*': all). */
   invalidate(tenantId: string): void {
     this.generation++;
+    this.stats.invalidations++;
+    metrics.cacheInvalidations.inc();
     if (tenantId === '*') {
       this.entries.clear();
       return;
@@ -86,15 +101,29 @@ export class TenantCache {
     for (const [key, entry] of this.entries) if (entry.tenantId === tenantId || entry.tenantId === null) this.entries.delete(key);
   }
 
+  /** A database notification: the tenant's entries go, and a local write waiting for it is settled. */
+  notified(tenantId: string): void {
+    this.lastNotificationAt = performance.now();
+    this.invalidate(tenantId);
+    if (this.awaitingNotification) {
+      this.awaitingNotification = false;
+      this.quietUntil = 0;
+    }
+  }
+
   /**
-   * Every statement this node runs (Prisma query events): a write to a watched table empties the
-   * cache and makes reads go to the database for LOCAL_WRITE_QUIET_MS, covering the time until the
-   * write commits and its notification arrives.
+   * Every statement this node runs (Prisma query events; `durationMs` is how long it ran): a write
+   * to a watched table empties the cache, and reads go to the database until the write's
+   * notification arrives (it commits) — at most LOCAL_WRITE_QUIET_MS, for a write that rolls back.
+   * A notification that arrived while the statement ran is its own (an autocommitted write).
    */
-  noteStatement(sql: string): void {
+  noteStatement(sql: string, durationMs = 0): void {
     if (!WATCHED.test(sql) || STAMP_ONLY.test(sql)) return;
     this.invalidate('*');
-    this.quietUntil = performance.now() + LOCAL_WRITE_QUIET_MS;
+    const now = performance.now();
+    if (this.lastNotificationAt >= now - durationMs - 1) return;
+    this.awaitingNotification = true;
+    this.quietUntil = now + LOCAL_WRITE_QUIET_MS;
   }
 
   private connected(): void {
@@ -115,7 +144,7 @@ export class TenantCache {
   }
 
   private async listenPglite(pglite: PGlite): Promise<void> {
-    const unsubscribe = await pglite.listen(CACHE_CHANNEL, (payload) => this.invalidate(payload || '*'));
+    const unsubscribe = await pglite.listen(CACHE_CHANNEL, (payload) => this.notified(payload || '*'));
     this.connected();
     this.stop = async () => {
       this.disconnected();
@@ -130,7 +159,7 @@ export class TenantCache {
     const connect = async (): Promise<void> => {
       const c = new pg.Client({ connectionString: url, application_name: 'paybond-cache-listener' });
       c.on('notification', (message) => {
-        if (message.channel === CACHE_CHANNEL) this.invalidate(message.payload || '*');
+        if (message.channel === CACHE_CHANNEL) this.notified(message.payload || '*');
       });
       const lost = (error?: Error) => {
         if (client !== c) return;
