@@ -102,9 +102,18 @@ export class TenantCache {
     for (const [key, entry] of this.entries) if (entry.tenantId === tenantId || entry.tenantId === null) this.entries.delete(key);
   }
 
+  private readonly watchers = new Set<(tenantId: string) => void>();
+
+  /** Call `listener` with the tenant of every notification this node receives; returns the unsubscribe. */
+  onNotification(listener: (tenantId: string) => void): () => void {
+    this.watchers.add(listener);
+    return () => this.watchers.delete(listener);
+  }
+
   /** A database notification: the tenant's entries go, and a local write waiting for it is settled. */
   notified(tenantId: string): void {
     this.lastNotificationAt = performance.now();
+    for (const watcher of this.watchers) watcher(tenantId);
     this.invalidate(tenantId);
     if (this.awaitingNotification) {
       this.awaitingNotification = false;

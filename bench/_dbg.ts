@@ -1,0 +1,13 @@
+import { loadConfig } from '../src/config.ts';
+import { createRuntime } from '../src/runtime.ts';
+import pg from 'pg';
+const url = 'postgres://postgres@127.0.0.1:5432/perfdbg';
+const rt = await createRuntime(loadConfig({ DATABASE_URL: url, MIGRATE_ON_START: 'true', LOG_LEVEL: 'debug', DATA_DIR: '/tmp/perfdbg' }));
+console.log('active', rt.cache.active, rt.cache.stats);
+const c = new pg.Client({ connectionString: url }); await c.connect();
+await c.query(`INSERT INTO "Organization"(id,name) VALUES ('o1','x')`);
+await c.query(`INSERT INTO "Tenant"(id,"organizationId",environment,name) VALUES ('t1','o1','sandbox','x')`);
+await new Promise((r) => setTimeout(r, 500));
+console.log('after', rt.cache.active, rt.cache.stats);
+const r = await c.query(`select pid, application_name, state, query from pg_stat_activity where datname='perfdbg'`); console.log(r.rows);
+await c.end(); await rt.close(); process.exit(0);
