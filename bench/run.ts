@@ -594,7 +594,7 @@ const run = (name: string) => wanted.length === 0 || wanted.includes(name);
 const started = Date.now();
 if (run('p3')) p3();
 if (run('p1')) await p1();
-if (run('p1') || run('admission')) await admission();
+if (wanted.length === 0 || wanted.includes('admission')) await admission();
 if (run('p2') || run('p5')) await p2p5();
 if (run('p2') || run('limiter')) await limiterInProcess();
 if (run('p4')) await p4();
