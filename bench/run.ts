@@ -508,12 +508,13 @@ async function limiterInProcess(): Promise<void> {
   const { useRateLimits } = await import('../src/plugins/rate-limits.ts');
   const { initRequestState } = await import('../src/kernel/http/request-state.ts');
   const { parse } = await import('graphql');
+  const { schema } = await import('../src/graphql/schema.ts');
   const hook = useRateLimits(runtime).onExecute as unknown as (payload: unknown) => Promise<unknown> | undefined;
   const document = parse((JSON.parse(LIMITED) as { query: string }).query);
   const call = async () => {
     const request = new Request('http://gateway/graphql', { method: 'POST' });
     initRequestState(request, '127.0.0.1');
-    await hook({ args: { contextValue: { principal: ctx.principal, request }, document, operationName: undefined }, setResultAndStopExecution: () => { throw new Error('limiter bench: refused'); } });
+    await hook({ args: { contextValue: { principal: ctx.principal, request }, document, operationName: undefined, schema }, setResultAndStopExecution: () => { throw new Error('limiter bench: refused'); } });
   };
   for (let i = 0; i < 2_000; i++) await call();
   const HOOK_CALLS = 20_000;
