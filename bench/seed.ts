@@ -42,7 +42,8 @@ async function seedTenant(n: number) {
     allowRawPredicates: true,
     maxIntentAmountCents: {},
     lifecycleConfirmations: {},
-    rateLimitProfile: { harbor_intent_mutation: { limit: 1_000_000, window_seconds: 60 }, policy_sandbox_preview_test: { limit: 1_000_000, window_seconds: 60 } },
+    // The P2 read is a caller-written document: it spends the query-cost budget (src/plugins/cost.ts) too.
+    rateLimitProfile: { harbor_intent_mutation: { limit: 1_000_000, window_seconds: 60 }, policy_sandbox_preview_test: { limit: 1_000_000, window_seconds: 60 }, graphql_query_cost: { limit: 1_000_000, window_seconds: 1 } },
   });
   const apiKey = await createApiKey(ctx, { name: 'bench' });
   const pat = await createPat(ctx, { name: 'bench runtime' });
