@@ -14,6 +14,7 @@ import { base58 } from '@scure/base';
 import { ed, verifyEd25519 } from '../src/crypto/ed25519.ts';
 import { execSync } from 'node:child_process';
 import type { Principal } from '../src/context.ts';
+import { pgbenchAvailable, pgbenchDatabase, type PgbenchResult } from './pgbench.ts';
 import { backend, copyDatabase, fmt, freshDatabase, load, peakRssMb, POOL_SIZE, root, runJson, startProcess, type LoadResult, type RequestSpec } from './lib.ts';
 
 interface Row {
@@ -69,6 +70,93 @@ function loadRow(scenario: string, ours: LoadResult, base: LoadResult, minRatio:
   return out;
 }
 
+/** The bench servers serve /metrics with this token: statements per request come from its Prisma statement counter. */
+const METRICS_TOKEN = 'bench-metrics-token-0123456789';
+const gatewayEnv = (env: Record<string, string>) => ({ ...env, METRICS_TOKEN });
+
+/** Statements run (Prisma query events, paybond_db_query_duration_seconds_count) and CPU ms of a gateway process so far. */
+async function counters(url: string, pid: number): Promise<{ statements: number; cpuMs: number }> {
+  const text = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } }).then((r) => r.text());
+  const statements = Number(/^paybond_db_query_duration_seconds_count(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? NaN);
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
+  return { statements, cpuMs: (ticks * 1000) / 100 };
+}
+
+/** A load run on a gateway with its statements and CPU per request (counted around the measurement). */
+async function measured(url: string, pid: number, options: Parameters<typeof load>[1]): Promise<LoadResult & { statementsPerRequest: number; cpuMsPerRequest: number }> {
+  const before = await counters(url, pid);
+  const result = await load(url, options);
+  const after = await counters(url, pid);
+  const done = Math.max(result.requests, 1);
+  return { ...result, statementsPerRequest: (after.statements - before.statements) / done, cpuMsPerRequest: (after.cpuMs - before.cpuMs) / done };
+}
+
+function costRow(scenario: string, o: { statementsPerRequest: number; cpuMsPerRequest: number }, baseline = 'report'): Row {
+  return {
+    scenario,
+    measure: 'statements · CPU ms per request (gateway process)',
+    ours: `${fmt(o.statementsPerRequest, 1)} · ${fmt(o.cpuMsPerRequest, 1)}`,
+    baseline,
+    ratio: o.statementsPerRequest,
+    target: 'report',
+    met: true,
+  };
+}
+
+/** Ours against pgbench's run of the same rows, same run: throughput and p99. */
+function anchorRows(scenario: string, ours: LoadResult, anchor: PgbenchResult, anchorLabel: string, minRatio: number, p99Max?: number): Row[] {
+  const out: Row[] = [
+    {
+      scenario,
+      measure: `requests/s vs pgbench tps (${anchorLabel})`,
+      ours: fmt(ours.rps),
+      baseline: fmt(anchor.tps),
+      ratio: ours.rps / anchor.tps,
+      target: `≥ ${minRatio}×`,
+      met: ours.rps / anchor.tps >= minRatio,
+      note: `p50 ${fmt(ours.p50)} / ${fmt(anchor.p50, 1)} ms, p99 ${fmt(ours.p99)} / ${fmt(anchor.p99, 1)} ms; pgbench ${fmt(anchor.transactions)} transactions, ${anchor.failed} failed`,
+    },
+  ];
+  if (p99Max !== undefined) {
+    out.push({
+      scenario,
+      measure: `p99 latency (ms) vs pgbench (${anchorLabel})`,
+      ours: fmt(ours.p99),
+      baseline: fmt(anchor.p99, 1),
+      ratio: ours.p99 / Math.max(anchor.p99, 0.001),
+      target: `≤ ${p99Max}×`,
+      met: ours.p99 / Math.max(anchor.p99, 0.001) <= p99Max,
+    });
+  }
+  return out;
+}
+
+/** pgbench runs of the same rows in a scratch database on the same server (PostgreSQL only). */
+const anchors: Partial<Record<string, PgbenchResult>> = {};
+async function pgbenchAnchor(works: Array<[key: string, work: Parameters<Awaited<ReturnType<typeof pgbenchDatabase>>['run']>[0], tenants: number]>): Promise<void> {
+  if (!process.env.DATABASE_URL || !(await pgbenchAvailable())) return;
+  const db = await pgbenchDatabase(process.env.DATABASE_URL, 64);
+  try {
+    for (const [key, work, tenants] of works) {
+      log(`  pgbench ${work}, ${tenants} tenant(s), 16 clients…`);
+      anchors[key] = await db.run(work, { clients: 16, seconds: SECONDS, tenants });
+      rows.push({
+        scenario: `pgbench anchor: ${work}, ${tenants === 1 ? 'one tenant' : `${tenants} tenants`}, 16 clients`,
+        measure: 'tps · p99 ms',
+        ours: `${fmt(anchors[key]!.tps)} · ${fmt(anchors[key]!.p99, 1)}`,
+        baseline: '—',
+        ratio: 1,
+        target: 'report',
+        met: true,
+      });
+    }
+  } finally {
+    await db.dispose();
+  }
+}
+
 /** Key pair for the agent runtime, with a fast node:crypto signer. */
 function agentKey() {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
@@ -81,7 +169,13 @@ function agentKey() {
  * checkout requests each with its own Ed25519 signature and Idempotency-Key, all signed before the
  * clock starts (the replay cache accepts each exactly once).
  */
-async function signedWrites(url: string, pat: string, count = 30_000): Promise<() => RequestSpec> {
+async function signedWrites(url: string, pat: string | string[], count = 30_000): Promise<() => RequestSpec> {
+  if (Array.isArray(pat)) {
+    // One runtime per tenant, requests taken round-robin across them.
+    const each = await Promise.all(pat.map((p) => signedWrites(url, p, Math.ceil(count / pat.length))));
+    let n = 0;
+    return () => each[n++ % each.length]!();
+  }
   const key = agentKey();
   const exchange = await fetch(`${url}/api/agent/auth/pat`, {
     method: 'POST',
@@ -147,10 +241,13 @@ async function p1(): Promise<void> {
   log('P1 signed agent write (POST /api/agent/checkout/create)…');
   const ours = await freshDatabase('p1');
   const base = await freshDatabase('p1base');
+  const many = await freshDatabase('p1many');
   const creds = await runJson<Creds>('bench/seed.ts', { ...ours.env, INTENTS: '0' });
   const baseCreds = await runJson<Creds>('bench/seed.ts', { ...base.env, INTENTS: '0' });
-  const gateway = await startProcess(GATEWAY, ours.env, { nodeArgs: profileArgs('p1') });
+  const manyCreds = await runJson<Creds & { pats: string[] }>('bench/seed.ts', { ...many.env, INTENTS: '0', TENANTS: '64' });
+  const gateway = await startProcess(GATEWAY, gatewayEnv(ours.env), { nodeArgs: profileArgs('p1') });
   const baseline = await startProcess('bench/baseline-server.ts', { ...base.env, BENCH_TENANT_ID: baseCreds.tenantId });
+  let one16: LoadResult | undefined;
   try {
     const baseBody = JSON.stringify({ amount_cents: 1250, currency: 'usd', recipient: 'did:web:vendor.example', memo: 'bench', reference: 'r' });
     const baseRequest: RequestSpec = { method: 'POST', path: '/checkout', body: baseBody, headers: { 'content-type': 'application/json' } };
@@ -158,10 +255,14 @@ async function p1(): Promise<void> {
       const next = await signedWrites(gateway.url, creds.pat);
       // A freshly started gateway needs longer to warm up (JIT, query plans) than later rounds.
       await load(gateway.url, { connections, seconds: connections === 16 ? 6 : 2, next });
-      const o = await load(gateway.url, { connections, seconds: SECONDS, next });
+      const o = await measured(gateway.url, gateway.pid, { connections, seconds: SECONDS, next });
       await load(baseline.url, { connections, seconds: 2, next: () => baseRequest });
       const b = await load(baseline.url, { connections, seconds: SECONDS, next: () => baseRequest });
       rows.push(...loadRow(`P1 signed write, ${connections} conn`, o, b, 0.5, 2));
+      if (connections === 16) {
+        one16 = o;
+        rows.push(costRow('P1 signed write, 16 conn', o));
+      }
     }
     rows.push({
       scenario: 'P1 signed write',
@@ -178,6 +279,39 @@ async function p1(): Promise<void> {
     await ours.dispose();
     await base.dispose();
   }
+  // The same write spread over 64 tenants (one agent runtime each), 16 connections.
+  const spread = await startProcess(GATEWAY, gatewayEnv(many.env));
+  let many16: LoadResult | undefined;
+  try {
+    const next = await signedWrites(spread.url, manyCreds.pats);
+    await load(spread.url, { connections: 16, seconds: 4, next });
+    many16 = await measured(spread.url, spread.pid, { connections: 16, seconds: SECONDS, next });
+    if (one16) {
+      rows.push({
+        scenario: 'P1 across 64 tenants, 16 conn',
+        measure: 'requests/s vs one tenant',
+        ours: fmt(many16.rps),
+        baseline: fmt(one16.rps),
+        ratio: many16.rps / one16.rps,
+        target: '≥ 3×',
+        met: many16.rps / one16.rps >= 3,
+        note: `p50 ${fmt(many16.p50)} / ${fmt(one16.p50)} ms, p99 ${fmt(many16.p99)} / ${fmt(one16.p99)} ms, errors ${many16.errors} / ${one16.errors}`,
+      });
+    }
+  } finally {
+    await spread.stop();
+    await many.dispose();
+  }
+  await pgbenchAnchor([
+    ['checkout1', 'checkout-function', 1],
+    ['checkout1s', 'checkout-statements', 1],
+    ['checkout64', 'checkout-function', 64],
+    ['checkout64s', 'checkout-statements', 64],
+  ]);
+  if (one16 && anchors.checkout1) rows.push(...anchorRows('P1 signed write, one tenant, 16 conn', one16, anchors.checkout1, 'one round trip', 0.5, 2));
+  if (one16 && anchors.checkout1s) rows.push(...anchorRows('P1 signed write, one tenant, 16 conn', one16, anchors.checkout1s, '8 statements', 0.5));
+  if (many16 && anchors.checkout64) rows.push(...anchorRows('P1 signed write, 64 tenants, 16 conn', many16, anchors.checkout64, 'one round trip', 0.5, 2));
+  if (many16 && anchors.checkout64s) rows.push(...anchorRows('P1 signed write, 64 tenants, 16 conn', many16, anchors.checkout64s, '8 statements', 0.5));
 }
 
 /** The default admission limit (src/plugins/admission.ts) against no limit. */
@@ -234,11 +368,15 @@ async function p2p5(): Promise<void> {
     return load(url, { connections: 16, seconds: SECONDS, next: () => spec });
   };
   try {
-    const gateway = await startProcess(GATEWAY, ours.env);
-    const readOn = await measure(gateway.url, read);
+    const gateway = await startProcess(GATEWAY, gatewayEnv(ours.env));
+    await load(gateway.url, { connections: 16, seconds: 5, next: () => read });
+    const readOn = await measured(gateway.url, gateway.pid, { connections: 16, seconds: SECONDS, next: () => read });
     const b = await measure(baseline.url, graphql(PLAIN_READ));
     rows.push(...loadRow('P2 GraphQL read, 16 conn', readOn, b, 0.6));
+    rows.push(costRow('P2 GraphQL read, 16 conn', readOn));
     await gateway.stop();
+    await pgbenchAnchor([['read', 'read', 1]]);
+    if (anchors.read) rows.push(...anchorRows('P2 GraphQL read, 16 conn', readOn, anchors.read, 'principal + 20 intents', 0.25));
     // Limiter on vs off: two servers on copies of the same data.
     const offCopy = await copyDatabase(ours, 'p2off');
     const on = await startProcess(GATEWAY, ours.env);
@@ -370,12 +508,13 @@ async function limiterInProcess(): Promise<void> {
   const { useRateLimits } = await import('../src/plugins/rate-limits.ts');
   const { initRequestState } = await import('../src/kernel/http/request-state.ts');
   const { parse } = await import('graphql');
+  const { schema } = await import('../src/graphql/schema.ts');
   const hook = useRateLimits(runtime).onExecute as unknown as (payload: unknown) => Promise<unknown> | undefined;
   const document = parse((JSON.parse(LIMITED) as { query: string }).query);
   const call = async () => {
     const request = new Request('http://gateway/graphql', { method: 'POST' });
     initRequestState(request, '127.0.0.1');
-    await hook({ args: { contextValue: { principal: ctx.principal, request }, document, operationName: undefined }, setResultAndStopExecution: () => { throw new Error('limiter bench: refused'); } });
+    await hook({ args: { contextValue: { principal: ctx.principal, request }, document, operationName: undefined, schema }, setResultAndStopExecution: () => { throw new Error('limiter bench: refused'); } });
   };
   for (let i = 0; i < 2_000; i++) await call();
   const HOOK_CALLS = 20_000;
@@ -456,7 +595,7 @@ const run = (name: string) => wanted.length === 0 || wanted.includes(name);
 const started = Date.now();
 if (run('p3')) p3();
 if (run('p1')) await p1();
-if (run('p1') || run('admission')) await admission();
+if (wanted.length === 0 || wanted.includes('admission')) await admission();
 if (run('p2') || run('p5')) await p2p5();
 if (run('p2') || run('limiter')) await limiterInProcess();
 if (run('p4')) await p4();

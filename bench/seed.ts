@@ -16,33 +16,44 @@ import type { Principal } from '../src/context.ts';
 
 const runtime = await createRuntime({ ...loadConfig(), LOG_LEVEL: 'warn' });
 const now = runtime.clock.now();
-const org = await runtime.db.$transaction(async (tx) =>
-  createOrganization(tx, { name: 'Bench Co', admin: { email: `bench-${randomUUID()}@bench.test`, passwordHash: await hashPassword(randomUUID()) } }, now),
-);
-const principal: Principal = {
-  kind: 'user',
-  subjectId: org.userId,
-  userId: org.userId,
-  tenantId: org.tenants.sandbox,
-  organizationId: org.organizationId,
-  environment: 'sandbox',
-  roles: ['tenant_admin'],
-  entitlements: ['tenant.admin'],
-  scopes: ['harbor:read', 'harbor:write'],
-  authMethod: 'seed',
-};
-const ctx = { runtime, principal, requestId: 'bench-seed' };
-await setAgentSecurityMode(ctx, true);
-await updatePolicy(ctx, {
-  mode: 'enforce',
-  allowedTemplates: [],
-  allowRawPredicates: true,
-  maxIntentAmountCents: {},
-  lifecycleConfirmations: {},
-  rateLimitProfile: { harbor_intent_mutation: { limit: 1_000_000, window_seconds: 60 }, policy_sandbox_preview_test: { limit: 1_000_000, window_seconds: 60 } },
-});
-const apiKey = await createApiKey(ctx, { name: 'bench' });
-const pat = await createPat(ctx, { name: 'bench runtime' });
+
+/** One organization (its sandbox tenant): agent mode on, a high limit profile, an API key and a PAT. */
+async function seedTenant(n: number) {
+  const org = await runtime.db.$transaction(async (tx) =>
+    createOrganization(tx, { name: `Bench Co ${n}`, admin: { email: `bench-${randomUUID()}@bench.test`, passwordHash: await hashPassword(randomUUID()) } }, now),
+  );
+  const principal: Principal = {
+    kind: 'user',
+    subjectId: org.userId,
+    userId: org.userId,
+    tenantId: org.tenants.sandbox,
+    organizationId: org.organizationId,
+    environment: 'sandbox',
+    roles: ['tenant_admin'],
+    entitlements: ['tenant.admin'],
+    scopes: ['harbor:read', 'harbor:write'],
+    authMethod: 'seed',
+  };
+  const ctx = { runtime, principal, requestId: 'bench-seed' };
+  await setAgentSecurityMode(ctx, true);
+  await updatePolicy(ctx, {
+    mode: 'enforce',
+    allowedTemplates: [],
+    allowRawPredicates: true,
+    maxIntentAmountCents: {},
+    lifecycleConfirmations: {},
+    // The P2 read is a caller-written document: it spends the query-cost budget (src/plugins/cost.ts) too.
+    rateLimitProfile: { harbor_intent_mutation: { limit: 1_000_000, window_seconds: 60 }, policy_sandbox_preview_test: { limit: 1_000_000, window_seconds: 60 }, graphql_query_cost: { limit: 1_000_000, window_seconds: 1 } },
+  });
+  const apiKey = await createApiKey(ctx, { name: 'bench' });
+  const pat = await createPat(ctx, { name: 'bench runtime' });
+  return { org, apiKey, pat };
+}
+
+// TENANTS=n seeds n organizations (the multi-tenant P1); the first one is also the read's tenant.
+const seeded = [];
+for (let n = 0; n < Number(process.env.TENANTS ?? 1); n++) seeded.push(await seedTenant(n));
+const { org, apiKey, pat } = seeded[0]!;
 const intents = Number(process.env.INTENTS ?? 40);
 await runtime.db.harborIntent.createMany({
   data: Array.from({ length: intents }, (_, i) => ({
@@ -67,5 +78,5 @@ await runtime.db.harborIntent.createMany({
   })),
 });
 await runtime.close();
-console.log(JSON.stringify({ tenantId: org.tenants.sandbox, organizationId: org.organizationId, apiKey: apiKey.secret, pat: pat.token }));
+console.log(JSON.stringify({ tenantId: org.tenants.sandbox, organizationId: org.organizationId, apiKey: apiKey.secret, pat: pat.token, pats: seeded.map((s) => s.pat.token) }));
 process.exit(0);

@@ -43,6 +43,8 @@ const envSchema = z.object({
   SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).max(120_000).default(5_000),
   /** Route-group rate limits. `off` exists to measure their cost (bench/); never turn them off in production. */
   RATE_LIMITS: z.enum(['on', 'off']).default('on'),
+  /** Per-node caches of credentials and tenant policies, invalidated through LISTEN/NOTIFY (src/kernel/cache.ts). `off` exists to measure them (bench/). */
+  CACHE: z.enum(['on', 'off']).default('on'),
   /** Requests processed at once (0 = no limit). Default: 4 on the embedded database, DATABASE_POOL_SIZE on PostgreSQL. */
   MAX_CONCURRENT_REQUESTS: z.coerce.number().int().min(0).max(100_000).optional(),
   MAX_QUEUED_REQUESTS: z.coerce.number().int().min(0).max(1_000_000).default(1000),

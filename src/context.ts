@@ -6,6 +6,7 @@ import type { Logger } from './logger.ts';
 import type { ServerKeys } from './secrets.ts';
 import type { Mailer } from './mail.ts';
 import type { KeyValueStore } from './stores.ts';
+import type { TenantCache } from './kernel/cache.ts';
 
 export type Environment = 'live' | 'sandbox';
 export type PrincipalKind = 'user' | 'api_key' | 'harbor' | 'pat' | 'agent';
@@ -50,6 +51,8 @@ export interface Runtime {
   mailer: Mailer;
   /** Shared short-lived state (replay nonces, rate-limit counters): memory or Redis. */
   store: KeyValueStore;
+  /** Per-node caches of credentials and tenant policies, invalidated on every node (src/kernel/cache.ts). */
+  cache: TenantCache;
   /** Dependency checks for /readyz: name → 'ok' | what is wrong. */
   readiness(): Promise<Record<string, string>>;
   /** Set on SIGTERM: /readyz answers 503 so load balancers stop sending, while requests still run. */

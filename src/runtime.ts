@@ -7,6 +7,7 @@ import { outboxMailer, smtpMailer, type Mailer } from './mail.ts';
 import { loadServerKeys } from './secrets.ts';
 import { MemoryStore, RedisStore, type KeyValueStore } from './stores.ts';
 import { startTracing } from './tracing.ts';
+import { TenantCache } from './kernel/cache.ts';
 import type { TracerProvider } from '@opentelemetry/api';
 
 export interface RuntimeOverrides {
@@ -28,6 +29,10 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   const database = overrides.database ?? (await openDatabase(config, log));
   const store = overrides.store ?? (config.REDIS_URL ? await RedisStore.connect(config.REDIS_URL, clock) : new MemoryStore(clock));
   const tracing = overrides.tracerProvider ? undefined : await startTracing();
+  const cache = new TenantCache(log, config.CACHE === 'on');
+  // This node's own writes reach its cache at once (the notification follows on commit).
+  (database.db as unknown as { $on(event: 'query', listener: (e: { query: string; duration: number }) => void): void }).$on('query', (e) => cache.noteStatement(e.query, Number(e.duration)));
+  await cache.start(database.handle);
   const mailer = overrides.mailer ?? (config.SMTP_URL ? await smtpMailer(config.SMTP_URL, config.MAIL_FROM) : outboxMailer(config.dataDir, log));
   return {
     config,
@@ -38,6 +43,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     log,
     mailer,
     store,
+    cache,
     draining: false,
     tracerProvider: overrides.tracerProvider ?? tracing?.provider,
     async readiness() {
@@ -57,6 +63,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
       return checks;
     },
     async close() {
+      await cache.close();
       await store.close().catch(() => undefined);
       await tracing?.shutdown().catch(() => undefined);
       await database.close();

@@ -36,6 +36,8 @@ export const metrics = {
       this.set(sum((g) => g.queued));
     },
   }),
+  cacheLookups: new Counter({ name: 'paybond_cache_lookups_total', help: 'Lookups of the per-node credential and policy cache (src/kernel/cache.ts): hit, miss (read from the database), or bypass (cache off, listener down, or right after a local write).', labelNames: ['result'] as const, registers: [registry] }),
+  cacheInvalidations: new Counter({ name: 'paybond_cache_invalidations_total', help: 'Invalidations received by the per-node cache (database notifications and local writes).', registers: [registry] }),
   admissionRejected: new Counter({ name: 'paybond_admission_rejected_total', help: 'Requests shed with 503 overloaded because the queue was full.', registers: [registry] }),
   rateLimitRefusals: new Counter({ name: 'paybond_rate_limit_refusals_total', help: '429 answers by route group.', labelNames: ['group'] as const, registers: [registry] }),
 };

@@ -4,7 +4,7 @@ import type { RequestContext, Runtime, ServiceContext } from '../context.ts';
 import { DomainError } from '../kernel/errors.ts';
 import { bucketHash } from '../kernel/audit/redact.ts';
 import { recordAudit } from '../kernel/audit/service.ts';
-import { activePolicy } from '../areas/guardrails/policy.ts';
+import { currentPolicy } from '../areas/guardrails/policy.ts';
 import { routeGroupDefaults, type RouteGroup } from '../kernel/limits/groups.ts';
 import type { FieldPolicy } from '../kernel/policy.ts';
 import { consume, rateLimitedError, rateLimitHeaders, type LimitPolicy, type LimitState } from '../kernel/limits/limiter.ts';
@@ -22,8 +22,6 @@ function rootFields(selectionSet: SelectionSetNode, fragments: Map<string, Fragm
   });
 }
 
-const PROFILE_TTL_MS = 5_000;
-
 /** The route group a root field declares in its policy (src/kernel/policy.ts), if any. */
 export function fieldGroup(root: GraphQLObjectType | null | undefined, field: string): RouteGroup | null {
   const policy = root?.getFields()[field]?.extensions.policy as FieldPolicy | undefined;
@@ -33,18 +31,13 @@ export function fieldGroup(root: GraphQLObjectType | null | undefined, field: st
 const rootOf = (schema: GraphQLSchema, operation: 'query' | 'mutation' | 'subscription') =>
   operation === 'mutation' ? schema.getMutationType() : operation === 'query' ? schema.getQueryType() : null;
 
-const profiles = new WeakMap<Runtime, Map<string, { at: number; profile: Record<string, { limit: number; window_seconds: number }> }>>();
-
-/** A group's limit for a tenant: its rate_limit_profile override, else the group's default (cached briefly per node). */
+/**
+ * A group's limit for a tenant: its rate_limit_profile override, else the group's default. The
+ * profile comes through the node's cache, which a saved guardrail policy invalidates on every node
+ * at once (src/kernel/cache.ts).
+ */
 async function policyFor(runtime: Runtime, tenantId: string, group: RouteGroup): Promise<LimitPolicy> {
-  let byTenant = profiles.get(runtime);
-  if (!byTenant) profiles.set(runtime, (byTenant = new Map()));
-  let cached = byTenant.get(tenantId);
-  if (!cached || performance.now() - cached.at > PROFILE_TTL_MS) {
-    cached = { at: performance.now(), profile: (await activePolicy(runtime.db, tenantId)).rateLimitProfile };
-    byTenant.set(tenantId, cached);
-  }
-  const override = cached.profile[group];
+  const override = (await currentPolicy(runtime, tenantId)).rateLimitProfile[group];
   const defaults = routeGroupDefaults(group);
   return { group, limit: override?.limit ?? defaults.limit, windowSeconds: override?.window_seconds ?? defaults.windowSeconds };
 }
@@ -111,9 +104,6 @@ export function useRateLimits(runtime: Runtime): Plugin<RequestContext> {
             return;
           }
         }
-        // A saved guardrail policy applies to the tenant's next request on this node at once
-        // (other nodes pick it up within PROFILE_TTL_MS).
-        if (groups.includes('guardrail_policy_mutation')) return { onExecuteDone: () => void profiles.get(runtime)?.delete(tenantId) };
       })();
     },
   };

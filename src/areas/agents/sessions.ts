@@ -217,10 +217,17 @@ const LAST_SEEN_RESOLUTION_MS = 60_000;
 /** Agent JWT → principal. The session row is checked on every request, so revocation is immediate. */
 export async function resolveAgentToken(rt: Runtime, token: string): Promise<Principal> {
   const claims = await verifyToken<AgentClaims>(rt.keys, 'agent', token, rt.clock.now());
-  const session = await rt.db.agentSession.findUnique({
-    where: { id: claims.jti },
-    include: { tenant: true, pat: { select: { revokedAt: true, expiresAt: true } }, trustedKey: { select: { revokedAt: true } } },
-  });
+  // Through the node's cache: revoking the session, its PAT or trusted key, or turning agent mode
+  // off invalidates it on every node at once (src/kernel/cache.ts).
+  const session = await rt.cache.get(
+    `agent_session:${claims.jti}`,
+    () =>
+      rt.db.agentSession.findUnique({
+        where: { id: claims.jti },
+        include: { tenant: true, pat: { select: { revokedAt: true, expiresAt: true } }, trustedKey: { select: { revokedAt: true } } },
+      }),
+    (s) => s?.tenantId ?? null,
+  );
   const now = rt.clock.now();
   if (!session || session.tenantId !== claims.tid || session.agentId !== claims.sub) {
     throw new DomainError('invalid_credentials', 'The agent token is not valid');
@@ -234,6 +241,7 @@ export async function resolveAgentToken(rt: Runtime, token: string): Promise<Pri
   if (!session.tenant.agentSecurityMode) throw modeDisabled();
   if (!session.lastSeenAt || now.getTime() - session.lastSeenAt.getTime() > LAST_SEEN_RESOLUTION_MS) {
     await rt.db.agentSession.update({ where: { id: session.id }, data: { lastSeenAt: now } });
+    session.lastSeenAt = now;
   }
   const bound = session.publicKey !== null;
   return {

@@ -2,7 +2,7 @@ import './errors.ts';
 import type { Principal, ServiceContext } from '../../context.ts';
 import { DomainError } from '../../kernel/errors.ts';
 import { recordAudit } from '../../kernel/audit/service.ts';
-import { activePolicy, type GuardrailPolicyView } from './policy.ts';
+import { currentPolicy, type GuardrailPolicyView } from './policy.ts';
 
 type Ctx = ServiceContext & { principal: Principal };
 
@@ -67,7 +67,7 @@ export async function enforceIntentGuardrails(
   ctx: Ctx,
   intent: { amountCents: number; currency: string; rawPredicate: boolean; templateId: string | null; intentId: string; idempotencyKey?: string | null },
 ): Promise<void> {
-  const policy = await activePolicy(ctx.runtime.db, ctx.principal.tenantId);
+  const policy = await currentPolicy(ctx.runtime, ctx.principal.tenantId);
   if (!policy.configured) return;
   await apply(ctx, 'harbor.intent.create', intent.intentId, violations(policy, intent), policy, intent.idempotencyKey);
 }
@@ -76,7 +76,7 @@ export async function enforceLifecycleGuardrails(
   ctx: Ctx,
   change: { action: string; templateId: string; rawPredicate: boolean; confirmed?: boolean },
 ): Promise<void> {
-  const policy = await activePolicy(ctx.runtime.db, ctx.principal.tenantId);
+  const policy = await currentPolicy(ctx.runtime, ctx.principal.tenantId);
   if (!policy.configured) return;
   if (policy.lifecycleConfirmations[change.action] && !change.confirmed) {
     throw new DomainError('precondition_required', `The guardrail policy requires confirm: true to ${change.action} a policy version`, {

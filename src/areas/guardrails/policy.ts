@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { newId } from '../../crypto/hash.ts';
-import type { Principal, ServiceContext } from '../../context.ts';
+import type { Principal, Runtime, ServiceContext } from '../../context.ts';
 import type { GuardrailPolicyVersion, Prisma, PrismaClient } from '../../generated/prisma/client.ts';
 import { recordAudit } from '../../kernel/audit/service.ts';
 import type { Tx } from '../../db.ts';
@@ -92,6 +92,11 @@ export const toView = (row: GuardrailPolicyVersion): GuardrailPolicyView => ({
 export async function activePolicy(db: Pick<PrismaClient, 'guardrailPolicyVersion'> | Tx, tenantId: string): Promise<GuardrailPolicyView> {
   const row = await (db as Tx).guardrailPolicyVersion.findFirst({ where: { tenantId }, orderBy: { version: 'desc' } });
   return row ? toView(row) : UNCONFIGURED;
+}
+
+/** The active policy through this node's cache (invalidated on every node when a version is saved: src/kernel/cache.ts). */
+export function currentPolicy(runtime: Runtime, tenantId: string): Promise<GuardrailPolicyView> {
+  return runtime.cache.get(`guardrail_policy:${tenantId}`, () => activePolicy(runtime.db, tenantId), () => tenantId);
 }
 
 export async function policyHistory(ctx: ServiceContext & { principal: Principal }, limit = 20): Promise<GuardrailPolicyView[]> {

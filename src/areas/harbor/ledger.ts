@@ -65,8 +65,13 @@ export async function appendLedgerEvent(tx: Tx, ctx: ServiceContext, input: Ledg
   }
   const hash = ledgerChainHash(head.hash, ledgerEventBody(event));
   const stored = { ...event, prevHash: head.hash, hash };
-  await tx.ledgerEvent.create({ data: { id: newId('led'), ...stored } });
-  await tx.ledgerHead.update({ where: { tenantId: input.tenantId }, data: { seq: event.seq, hash } });
+  // The event and the head move in one statement (one round trip); the head row is already locked.
+  const moved = await tx.$executeRaw`WITH appended AS (
+      INSERT INTO "LedgerEvent" ("id", "tenantId", "seq", "intentId", "type", "amountCents", "currency", "actorType", "actorId", "payloadDigest", "occurredAt", "prevHash", "hash")
+      VALUES (${newId('led')}, ${stored.tenantId}, ${stored.seq}, ${stored.intentId}, ${stored.type}, ${stored.amountCents}, ${stored.currency}, ${stored.actorType}, ${stored.actorId}, ${stored.payloadDigest}, ${stored.occurredAt}, ${stored.prevHash}, ${stored.hash})
+      RETURNING "tenantId", "seq", "hash")
+    UPDATE "LedgerHead" SET "seq" = appended."seq", "hash" = appended."hash" FROM appended WHERE "LedgerHead"."tenantId" = appended."tenantId"`;
+  if (moved !== 1) throw new Error(`ledger head of ${input.tenantId} did not move`);
   head.seq = event.seq;
   head.hash = hash;
   await publishDomainEvent(tx, ctx, {

@@ -20,7 +20,8 @@ async function resolveApiKey(rt: Runtime, value: string): Promise<Principal> {
   if (!parsed) {
     throw invalid('API keys have the form paybond_sk_<live|sandbox>_<key_id>_<secret>; environment-less keys are not accepted');
   }
-  const key = await rt.db.apiKey.findUnique({ where: { id: parsed.keyId }, include: { tenant: true } });
+  // Through the node's cache: a revoked or changed key is invalidated on every node at once (src/kernel/cache.ts).
+  const key = await rt.cache.get(`api_key:${parsed.keyId}`, () => rt.db.apiKey.findUnique({ where: { id: parsed.keyId }, include: { tenant: true } }), (k) => k?.tenantId ?? null);
   // Hash comparison runs even for unknown ids, so timing does not tell which ids exist.
   const matches = safeEqual(sha256Hex(parsed.secret), key?.secretHash ?? sha256Hex('absent'));
   if (!key || !matches) throw invalid();
@@ -32,6 +33,7 @@ async function resolveApiKey(rt: Runtime, value: string): Promise<Principal> {
   if (key.expiresAt && key.expiresAt <= now) throw new DomainError('token_expired', 'This API key has expired');
   if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
     await rt.db.apiKey.update({ where: { id: key.id }, data: { lastUsedAt: now } });
+    key.lastUsedAt = now;
   }
   return {
     kind: 'api_key',
@@ -51,7 +53,11 @@ async function resolveApiKey(rt: Runtime, value: string): Promise<Principal> {
 async function resolveSessionToken(rt: Runtime, token: string): Promise<Principal> {
   const claims = await verifyToken<SessionClaims>(rt.keys, 'session', token, rt.clock.now());
   // Logout and refresh-token reuse end a session at once, not when its access token expires.
-  const session = await rt.db.session.findUnique({ where: { id: claims.sid }, select: { revokedAt: true, tenantId: true, userId: true } });
+  const session = await rt.cache.get(
+    `session:${claims.sid}`,
+    () => rt.db.session.findUnique({ where: { id: claims.sid }, select: { revokedAt: true, tenantId: true, userId: true } }),
+    (s) => s?.tenantId ?? null,
+  );
   if (!session || session.revokedAt) throw new DomainError('credential_revoked', 'The session has ended');
   if (session.tenantId !== claims.tid || session.userId !== claims.sub) throw invalid();
   return {
@@ -76,7 +82,7 @@ async function resolveSessionToken(rt: Runtime, token: string): Promise<Principa
 async function resolveHarborToken(rt: Runtime, token: string): Promise<Principal> {
   const claims = await verifyToken<{ tid: string; org: string; env: Environment; scope: string }>(rt.keys, 'harbor', token, rt.clock.now());
   // A revoked API key takes its Harbor tokens with it.
-  const key = await rt.db.apiKey.findUnique({ where: { id: claims.sub }, select: { revokedAt: true } });
+  const key = await rt.cache.get(`api_key_state:${claims.sub}`, () => rt.db.apiKey.findUnique({ where: { id: claims.sub }, select: { revokedAt: true, tenantId: true } }), (k) => k?.tenantId ?? null);
   if (!key || key.revokedAt) throw new DomainError('credential_revoked', 'The API key behind this token has been revoked');
   return {
     kind: 'harbor',

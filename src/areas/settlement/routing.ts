@@ -8,6 +8,11 @@ import { stripeConfigured } from './stripe-runtime.ts';
 
 export type SettlementMode = 'simulated' | 'live';
 
+/** The active configuration through this node's cache (invalidated on every node when a version is saved: src/kernel/cache.ts). */
+async function currentConfigRow(rt: Runtime, tenantId: string) {
+  return (await rt.cache.get(`settlement_config:${tenantId}`, async () => ({ row: await activeConfigRow(rt.db, tenantId) }), () => tenantId)).row;
+}
+
 /**
  * The settlement rule Harbor applies when an intent is created (signed create, agent checkout) and
  * when it is funded. An unconfigured sandbox tenant may use every rail through the simulator; an
@@ -18,7 +23,7 @@ export type SettlementMode = 'simulated' | 'live';
  * ones settle through the provider.
  */
 export async function settlementModeFor(rt: Runtime, principal: Pick<Principal, 'tenantId' | 'environment'>, rail: string): Promise<SettlementMode> {
-  const config = await activeConfigRow(rt.db, principal.tenantId);
+  const config = await currentConfigRow(rt, principal.tenantId);
   if (!railAllowed(rail, config ? { allowed_rails: config.allowedRails as never } : null, principal.environment)) {
     throw new DomainError(
       'settlement_rail_not_allowed',
@@ -48,5 +53,5 @@ export const awaitProviderFunding = (rail: string) => ({
 
 /** The configured default rail, for a caller that names none (agent checkout); null without one. */
 export async function defaultRailFor(rt: Runtime, tenantId: string): Promise<string | null> {
-  return (await activeConfigRow(rt.db, tenantId))?.defaultRail ?? null;
+  return (await currentConfigRow(rt, tenantId))?.defaultRail ?? null;
 }
