@@ -10,7 +10,9 @@ import type { Config } from './config.ts';
 import type { RequestContext, Runtime } from './context.ts';
 export { createRuntime, type RuntimeOverrides } from './runtime.ts';
 import { schema } from './graphql/schema.ts';
-import { useHttp } from './plugins/http.ts';
+import { corsOptions, graphiqlPage, useHttp } from './plugins/http.ts';
+import { useIntrospectionGate } from './plugins/introspection.ts';
+import { renderGraphiQL } from 'graphql-yoga';
 import { useAdmission } from './plugins/admission.ts';
 import { useCredentials } from './plugins/credentials.ts';
 import { useIdempotency } from './plugins/idempotency.ts';
@@ -30,10 +32,13 @@ export type GatewayApp = YogaServerInstance<Record<string, unknown>, RequestCont
 export function createApp(runtime: Runtime): GatewayApp {
   const { config, log } = runtime;
   const development = config.NODE_ENV === 'development';
+  const graphiql = graphiqlPage(renderGraphiQL);
   return createYoga<Record<string, unknown>, RequestContext>({
     schema,
     graphqlEndpoint: '/graphql',
-    graphiql: config.GRAPHIQL ? { title: 'Paybond Gateway' } : false,
+    graphiql: config.graphiql ? { title: 'Paybond Gateway' } : false,
+    renderGraphiQL: graphiql.render,
+    cors: corsOptions(config),
     landingPage: false,
     // Yoga answers any URL ending in this path; keep it out of the way of real routes.
     healthCheckEndpoint: '/__yoga/health',
@@ -47,10 +52,11 @@ export function createApp(runtime: Runtime): GatewayApp {
       error: (...args) => log.error(args.map(String).join(' ')),
     },
     plugins: [
-      useHttp(config, log, runtime),
+      useHttp(config, log, runtime, graphiql.csp),
       useAdmission(config),
       useRestRouter(routes, runtime, schema),
       useCredentials(runtime),
+      ...(config.introspection === 'public' ? [] : [useIntrospectionGate()]),
       // Cost before rate limits: a document's cost is what the rate limiter charges to the budget.
       useQueryCost(),
       ...(config.RATE_LIMITS === 'on' ? [useRateLimits(runtime)] : []),

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { BREAK, getOperationAST, GraphQLError, Kind, visit, type DocumentNode, type ExecutionResult } from 'graphql';
 import { metrics, operationLabel } from '../kernel/metrics.ts';
 import { DomainError } from '../kernel/errors.ts';
@@ -82,13 +83,79 @@ function documentHasNul(document: DocumentNode): boolean {
   return found;
 }
 
+/** Headers browsers may read from a cross-origin response (listed origins only). */
+const EXPOSED_HEADERS = ['x-request-id', 'idempotent-replayed', 'retry-after', 'ratelimit', 'ratelimit-policy', 'location'];
+
+/**
+ * Yoga's CORS stage, by allow-list: a request whose Origin is in CORS_ORIGINS gets that origin back
+ * with credentials; any other origin gets no CORS header at all (the browser then refuses to read
+ * the response or to send the preflighted request). Empty list (the default): no cross-origin access.
+ */
+export function corsOptions(config: Pick<Config, 'CORS_ORIGINS'>) {
+  const allowed = new Set(config.CORS_ORIGINS);
+  return (request: Request) => {
+    const origin = request.headers.get('origin');
+    if (!origin || !allowed.has(origin)) return false as const;
+    // Two entries make the CORS stage echo the origin with `Vary: Origin` (one entry omits Vary).
+    return { origin: [origin, origin], credentials: true, exposedHeaders: EXPOSED_HEADERS, maxAge: 600 };
+  };
+}
+
+/** The CSP of every non-HTML response: nothing may load, nothing may frame it. */
+const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/**
+ * GraphiQL's page: Yoga's renderer, with a CSP that admits exactly its inline scripts (by hash), its
+ * bundle, stylesheet and workers from the pinned unpkg.com URLs the page names, and requests to this
+ * origin only. Returns the page and its CSP (computed once: the page does not change).
+ */
+export function graphiqlPage<O>(render: (opts: O) => string) {
+  let csp = API_CSP;
+  return {
+    render: (opts: O) => {
+      const html = render(opts);
+      const hashes = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => `'sha256-${createHash('sha256').update(m[1]!).digest('base64')}'`);
+      csp = [
+        "default-src 'self'",
+        `script-src 'self' https://unpkg.com ${hashes.join(' ')}`,
+        "worker-src 'self' blob: https://unpkg.com",
+        "style-src 'self' 'unsafe-inline' https://unpkg.com",
+        "img-src 'self' data: https://raw.githubusercontent.com",
+        "font-src 'self' data: https://unpkg.com",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+      ].join('; ');
+      return html;
+    },
+    csp: () => csp,
+  };
+}
+
+/**
+ * Security headers on every response: no MIME sniffing, no referrer, no framing (X-Frame-Options and
+ * CSP frame-ancestors), a CSP (the GraphiQL page gets its own), HSTS when PUBLIC_BASE_URL is https,
+ * and `Cache-Control: no-store` unless a route chose its own caching (only public documents do):
+ * API responses carry tokens, keys and secrets, and none of them may sit in a cache.
+ */
+export function setSecurityHeaders(headers: Headers, config: Pick<Config, 'hsts'>, graphiqlCsp: () => string): void {
+  headers.set('x-content-type-options', 'nosniff');
+  headers.set('referrer-policy', 'no-referrer');
+  headers.set('x-frame-options', 'DENY');
+  const html = /^text\/html/i.test(headers.get('content-type') ?? '');
+  headers.set('content-security-policy', html ? graphiqlCsp() : API_CSP);
+  if (config.hsts) headers.set('strict-transport-security', 'max-age=31536000; includeSubDomains');
+  if (!headers.has('cache-control')) headers.set('cache-control', 'no-store');
+}
+
 /**
  * First and last stage of every request: request id, client address, the raw body (read once,
  * with a size limit), JSON parsing for /graphql from those bytes, text PostgreSQL cannot store
  * refused before execution, and response headers + access log.
  * Hooks here never throw: failures answer with the JSON error envelope.
  */
-export function useHttp(config: Config, log: Logger, lifecycle: { readonly draining: boolean }): YogaPlugin {
+export function useHttp(config: Config, log: Logger, lifecycle: { readonly draining: boolean }, graphiqlCsp: () => string = () => API_CSP): YogaPlugin {
   return {
     async onRequest({ request, serverContext, endResponse }) {
       const state = initRequestState(request, clientIpOf(serverContext, request, config.TRUST_PROXY));
@@ -153,6 +220,7 @@ export function useHttp(config: Config, log: Logger, lifecycle: { readonly drain
       } as ExecutionResult);
     },
     onResponse({ request, response }) {
+      setSecurityHeaders(response.headers, config, graphiqlCsp);
       const state = maybeRequestState(request);
       if (!state) return;
       response.headers.set('x-request-id', state.requestId);
