@@ -64,6 +64,12 @@ const envSchema = z.object({
   MAX_QUEUED_REQUESTS: z.coerce.number().int().min(0).max(1_000_000).default(1000),
   /** Seconds between scheduled ledger checkpoints of a tenant whose ledger grew (0 = only on export, verifier pack and evidence). */
   LEDGER_CHECKPOINT_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(30 * 86400).default(3600),
+  /**
+   * How long an Idempotency-Key claim whose request never finished (its process died) blocks a retry
+   * with 409 before the retry takes it over and runs the write. Its write never committed: the
+   * stored response commits in the write's own transaction.
+   */
+  IDEMPOTENCY_LEASE_SECONDS: seconds(600).default(30),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
   /** Platform Stripe key (secret `sk_` or restricted `rk_` with read access to accounts and PaymentIntents). */
   STRIPE_SECRET_KEY: z
