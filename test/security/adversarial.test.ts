@@ -17,7 +17,7 @@ afterAll(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-const env = { DATA_DIR: dataDir, IDEMPOTENCY_LEASE_SECONDS: '1', LOG_LEVEL: 'warn' };
+const env = { DATA_DIR: dataDir, IDEMPOTENCY_LEASE_SECONDS: '1' };
 const body = JSON.stringify({ template_id: 'api_response_v1', parameters: { http_status_path: ['http_status'], expected_http_status: 200 } });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
