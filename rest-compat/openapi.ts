@@ -128,7 +128,7 @@ const PARAMETERS = {
 };
 const ref = (kind: 'parameters' | 'headers' | 'schemas', name: string) => ({ $ref: `#/components/${kind}/${name}` });
 
-function authText(policy: FieldPolicy): string {
+function authText(policy: FieldPolicy, write = false): string {
   if (policy.principals === 'public') return 'No credential needed.';
   const kinds = policy.principals.map((k) => SCHEMES[k].name).join(', ');
   const extras = [
@@ -137,6 +137,7 @@ function authText(policy: FieldPolicy): string {
     policy.scope === 'harbor:write' && 'a credential that may change Harbor data (not read-only members or PATs)',
     policy.signed && 'a signed agent request (X-Agent-Timestamp, X-Agent-Signature)',
     policy.recognition && 'an agent recognition proof, unless the request is a signed agent request',
+    write && !policy.signed && !policy.recognition && policy.principals.includes('agent') && 'with an agent JWT, a signed agent request (X-Agent-Timestamp, X-Agent-Signature; no query string)',
   ].filter(Boolean);
   return `Credentials: ${kinds}${extras.length ? `; needs ${extras.join('; ')}` : ''}.${policy.rateLimit ? ` Rate limit group: ${policy.rateLimit}.` : ''}`;
 }
@@ -221,7 +222,7 @@ export function buildOpenApi(schema: GraphQLSchema, routes: RestRoute[], info: {
     paths[route.path]![route.method.toLowerCase()] = {
       operationId,
       summary: route.summary,
-      description: `${route.summary} ${authText(policy)}`,
+      description: `${route.summary} ${authText(policy, route.kind === 'operation' ? /^\s*mutation\b/.test(route.operation) : route.method !== 'GET')}`,
       tags: [route.tag],
       security: policy.principals === 'public' ? [] : policy.principals.map((k) => ({ [SCHEMES[k].name]: [] })),
       ...(parameters.length ? { parameters } : {}),

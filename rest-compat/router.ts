@@ -7,6 +7,7 @@ import { requestState, shareRequestState } from '../src/kernel/http/request-stat
 import { checkPolicy, type FieldPolicy } from '../src/kernel/policy.ts';
 import { JSON_TYPE } from '../src/plugins/http.ts';
 import { resolveCaller } from '../src/plugins/credentials.ts';
+import { RECOGNITION_HEADER } from '../src/kernel/http/headers.ts';
 import { parseOperation, shapeBody, successStatus } from './response.ts';
 import { toSnake, type OperationRoute, type RestInput, type RestRoute } from './route.ts';
 import { camelize, jsonSchemaOf, restIssues, restMessage } from './schemas.ts';
@@ -18,6 +19,8 @@ interface CompiledRoute {
   policy: FieldPolicy;
   /** Operation routes: the root field the operation runs. */
   rootField?: string;
+  /** The route changes state (a mutation; a handler route that is not GET). */
+  write: boolean;
 }
 
 /** The policy of the root field an operation route runs: declared once, on the field. */
@@ -49,6 +52,7 @@ function compile(schema: GraphQLSchema, route: RestRoute): CompiledRoute {
     names,
     policy: routePolicy(schema, route),
     rootField: route.kind === 'operation' ? parseOperation(route).rootField : undefined,
+    write: route.kind === 'operation' ? parseOperation(route).definition.operation === 'mutation' : route.method !== 'GET',
   };
 }
 
@@ -176,7 +180,7 @@ export function useRestRouter(routes: RestRoute[], runtime: Runtime, schema: Gra
           state.routeTemplate = entry.route.path;
           state.policy = entry.policy;
           const principal = entry.route.kind === 'handler' && entry.route.ownCredential ? null : await resolveCaller(runtime, request);
-          const denied = checkPolicy(principal, entry.policy);
+          const denied = checkPolicy(principal, entry.policy, { write: entry.write, recognitionProof: request.headers.has(RECOGNITION_HEADER) });
           if (denied) return endResponse(domainErrorResponse(denied, state.requestId));
           const input = readInput(entry.route, request, url, params);
           const response =

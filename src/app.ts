@@ -10,7 +10,8 @@ import type { Config } from './config.ts';
 import type { RequestContext, Runtime } from './context.ts';
 export { createRuntime, type RuntimeOverrides } from './runtime.ts';
 import { schema } from './graphql/schema.ts';
-import { useHttp } from './plugins/http.ts';
+import { corsOptions, useHttp } from './plugins/http.ts';
+import { useIntrospectionGate } from './plugins/introspection.ts';
 import { useAdmission } from './plugins/admission.ts';
 import { usePlayground } from './plugins/playground.ts';
 import { useCredentials } from './plugins/credentials.ts';
@@ -37,6 +38,7 @@ export function createApp(runtime: Runtime): GatewayApp {
     graphqlEndpoint: '/graphql',
     // The playground is served by src/plugins/playground.ts (no CDN); Yoga's own page stays off.
     graphiql: false,
+    cors: corsOptions(config),
     landingPage: false,
     // Yoga answers any URL ending in this path; keep it out of the way of real routes.
     healthCheckEndpoint: '/__yoga/health',
@@ -51,11 +53,12 @@ export function createApp(runtime: Runtime): GatewayApp {
     },
     plugins: [
       useHttp(config, log, runtime),
-      ...(config.GRAPHIQL ? [usePlayground('/graphql')] : []),
+      ...(config.graphiql ? [usePlayground('/graphql')] : []),
       useAdmission(config),
       useRestRouter(routes, runtime, schema),
       useCredentials(runtime),
       useSupportSessions(runtime),
+      ...(config.introspection === 'public' ? [] : [useIntrospectionGate()]),
       // Cost before rate limits: a document's cost is what the rate limiter charges to the budget.
       useQueryCost(),
       ...(config.RATE_LIMITS === 'on' ? [useRateLimits(runtime)] : []),

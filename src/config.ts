@@ -4,6 +4,14 @@ import { z } from 'zod';
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const isOrigin = (value: string) => {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value;
+  } catch {
+    return false;
+  }
+};
 const seconds = (max: number) => z.coerce.number().int().min(1).max(max);
 
 /** Every environment variable the gateway reads. README "Configuration" lists the same set. */
@@ -36,7 +44,17 @@ const envSchema = z.object({
   MAIL_FROM: z.string().min(3).default('Paybond Gateway <no-reply@localhost>'),
   TRUST_PROXY: bool.default(false),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
-  GRAPHIQL: bool.default(true),
+  /** The GraphiQL playground (and anonymous introspection). Default: on, except with NODE_ENV=production. */
+  GRAPHIQL: bool.optional(),
+  /**
+   * Browser origins allowed to call with credentials (comma-separated `scheme://host[:port]`).
+   * Default: none — no cross-origin credentialed access.
+   */
+  CORS_ORIGINS: z
+    .string()
+    .transform((raw) => raw.split(',').map((o) => o.trim()).filter(Boolean))
+    .refine((origins) => origins.every(isOrigin), 'must be a comma-separated list of origins like https://app.example.com (scheme, host and port only)')
+    .default([]),
   /** Bearer token for GET /metrics; required in production (without it production serves no metrics). */
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** After SIGTERM: how long /readyz answers 503 while requests are still served, before the listener closes. */
@@ -50,6 +68,12 @@ const envSchema = z.object({
   MAX_QUEUED_REQUESTS: z.coerce.number().int().min(0).max(1_000_000).default(1000),
   /** Seconds between scheduled ledger checkpoints of a tenant whose ledger grew (0 = only on export, verifier pack and evidence). */
   LEDGER_CHECKPOINT_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(30 * 86400).default(3600),
+  /**
+   * How long an Idempotency-Key claim whose request never finished (its process died) blocks a retry
+   * with 409 before the retry takes it over and runs the write. Its write never committed: the
+   * stored response commits in the write's own transaction.
+   */
+  IDEMPOTENCY_LEASE_SECONDS: seconds(600).default(30),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
   /** Platform Stripe key (secret `sk_` or restricted `rk_` with read access to accounts and PaymentIntents). */
   STRIPE_SECRET_KEY: z
@@ -82,6 +106,12 @@ export interface Config extends Env {
   database: { kind: 'pglite'; dir: string | undefined } | { kind: 'postgres'; url: string };
   migrateOnStart: boolean;
   isProduction: boolean;
+  /** GraphiQL served at GET /graphql (GRAPHIQL, default off in production). */
+  graphiql: boolean;
+  /** Who may run introspection (`__schema`, `__type`): anyone, or only a caller with a credential. */
+  introspection: 'public' | 'authenticated';
+  /** PUBLIC_BASE_URL is https: responses carry Strict-Transport-Security. */
+  hsts: boolean;
   /** Admission control (src/plugins/admission.ts); limit 0 = off. */
   admission: { limit: number; maxQueue: number };
 }
@@ -120,6 +150,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // Embedded mode owns its database, so it migrates itself; a shared server opts in.
     migrateOnStart: e.MIGRATE_ON_START ?? database.kind === 'pglite',
     isProduction: e.NODE_ENV === 'production',
+    graphiql: e.GRAPHIQL ?? e.NODE_ENV !== 'production',
+    introspection: e.NODE_ENV !== 'production' || e.GRAPHIQL === true ? 'public' : 'authenticated',
+    hsts: e.PUBLIC_BASE_URL?.startsWith('https://') ?? false,
     // A request holds at most one pooled connection at a time: admitting more than the pool only
     // moves the wait into the pool, once per statement instead of once per request.
     admission: { limit: e.MAX_CONCURRENT_REQUESTS ?? (database.kind === 'pglite' ? EMBEDDED_CONCURRENCY : e.DATABASE_POOL_SIZE), maxQueue: e.MAX_QUEUED_REQUESTS },

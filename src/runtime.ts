@@ -2,6 +2,7 @@ import type { Config } from './config.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Runtime } from './context.ts';
 import { openDatabase, type Database } from './db.ts';
+import { requestScopedClient } from './db/request-transaction.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { outboxMailer, smtpMailer, type Mailer } from './mail.ts';
 import { loadServerKeys } from './secrets.ts';
@@ -36,7 +37,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   const mailer = overrides.mailer ?? (config.SMTP_URL ? await smtpMailer(config.SMTP_URL, config.MAIL_FROM) : outboxMailer(config.dataDir, log));
   return {
     config,
-    db: database.db,
+    db: requestScopedClient(database.db),
     dbKind: database.handle.kind,
     clock,
     keys,

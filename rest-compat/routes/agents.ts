@@ -100,11 +100,11 @@ export const agentRoutes: RestRoute[] = [
   operation({
     method: 'GET',
     path: '/api/agent/auth/nonce',
-    summary: 'Single-use sign-in nonce (5 minutes) for a registered trusted agent key.',
+    summary: 'Single-use sign-in nonce (5 minutes) for a registered trusted agent key, with the tenant the sign-in is for.',
     tag: agentTag,
     query: z.object({ agent_pubkey: nonceInput.shape.agentPubkey, tenant_id: nonceInput.shape.tenantId }),
     example: { query: { agent_pubkey: 'base58 Ed25519 public key' } },
-    operation: `mutation($input: AgentNonceCreateInput!) { agentNonceCreate(input: $input) { nonce { nonce expires_at: expiresAt } ${USER_ERRORS} } }`,
+    operation: `mutation($input: AgentNonceCreateInput!) { agentNonceCreate(input: $input) { nonce { nonce expires_at: expiresAt tenant_id: tenantId } ${USER_ERRORS} } }`,
     variables: ({ query }) => ({ input: { agentPubkey: query.agent_pubkey, tenantId: query.tenant_id } }),
     shape: { pick: 'nonce' },
   }),
@@ -153,14 +153,15 @@ export const agentRoutes: RestRoute[] = [
   operation({
     method: 'POST',
     path: '/v1/admin/protocol/agent-keys',
-    summary: 'Register or update an active trusted agent key.',
+    summary: 'Register or update an active trusted agent key, proven by the key’s signature over the registration challenge for this tenant; a key is active in one tenant only.',
     tag: protocolTag,
     body: keyRegistration,
-    example: { body: { key_id: 'kid-1', public_key_ed25519_hex: '8139770ea87d175f56a35466c34c7ecccb8d8a91b4ee37a25df60f5b8fc9b394', label: 'checkout agent' } },
+    // The signature is over the challenge for the caller's own tenant, so an example cannot carry a valid one.
+    example: { body: { key_id: 'kid-1', public_key_ed25519_hex: '8139770ea87d175f56a35466c34c7ecccb8d8a91b4ee37a25df60f5b8fc9b394', label: 'checkout agent', registration_signature: 'A'.repeat(86) + '==' } },
     errors: [409],
     status: { field: 'created', statuses: { true: 201, false: 200 } },
     operation: `mutation($input: TrustedAgentKeyRegisterInput!) { trustedAgentKeyRegister(input: $input) { trustedAgentKey { ${KEY} } created ${USER_ERRORS} } }`,
-    variables: ({ body }) => ({ input: { keyId: body.keyId, publicKey: body.publicKeyEd25519Hex ?? body.publicKey, label: body.label } }),
+    variables: ({ body }) => ({ input: { keyId: body.keyId, publicKey: body.publicKeyEd25519Hex ?? body.publicKey, label: body.label, registrationSignature: body.registrationSignature } }),
     shape: { spread: ['trustedAgentKey'] },
   }),
   operation({

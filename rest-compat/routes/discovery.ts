@@ -14,6 +14,12 @@ const authLabel = (route: RestRoute): string => {
   const policy = routePolicy(schema, route);
   if (policy.principals === 'public') return 'none';
   if (policy.signed) return 'agent JWT + signature';
+  // An agent JWT alone never writes: every write it makes is signed (or carries a recognition proof).
+  const write = route.kind === 'operation' ? /^\s*mutation\b/.test(route.operation) : route.method !== 'GET';
+  if (write && policy.principals.includes('agent')) {
+    const others = policy.principals.filter((k) => k !== 'agent');
+    return [...others, policy.recognition ? 'agent JWT + signature or recognition proof' : 'agent JWT + signature'].join(', ');
+  }
   const kinds = policy.principals;
   if (kinds.length === 1 && kinds[0] === 'user') return policy.admin ? 'session (admin)' : 'session';
   return kinds.join(', ');
@@ -61,8 +67,12 @@ intents. You never handle a human's password or a long-lived payment credential.
 A runtime that owns a long-lived key registered by the tenant (a trusted agent key) can instead
 call \`GET /api/agent/auth/nonce?agent_pubkey=<base58>\`, sign the nonce bytes, and send
 \`POST /api/agent/auth/token\` with \`{"agent_pubkey", "nonce", "signature"}\`. A nonce works once.
+The nonce answer names the tenant the sign-in is for (\`tenant_id\`): a trusted agent key is active
+in exactly one tenant, and only its holder can register it (the tenant admin sends the key's
+signature over \`paybond:trusted-agent-key:v1\\n<tenant_id>\\n<key_id>\\n<public key hex>\` as
+\`registration_signature\`). If \`tenant_id\` is not the tenant you expect, stop.
 
-## 2. Sign every high-risk request
+## 2. Sign every write
 
 Send \`Authorization: Bearer <access_token>\` plus:
 
@@ -74,7 +84,10 @@ METHOD + "\\n" + PATH + "\\n" + TIMESTAMP + "\\n" + lowercase hex SHA-256 of the
 \`\`\`
 
 PATH is the URL path without the query string (\`/api/agent/checkout/create\`; \`/graphql\` for
-GraphQL). Hash the bytes you send, not a re-serialisation. The gateway accepts timestamps up to 300
+GraphQL). The signature does not cover a query string, so a signed write must not carry one
+(\`401 signature_invalid\`). Every state-changing request made with an agent JWT must be signed
+(\`401 signature_missing\`); Harbor writes may instead carry a recognition proof
+(\`401 recognition_proof_required\` when neither is sent). Reads need no signature. Hash the bytes you send, not a re-serialisation. The gateway accepts timestamps up to 300
 seconds old and 60 seconds ahead, and accepts **each signature once**: a retry must be signed again.
 Send an \`Idempotency-Key\` on writes so a retried payment is never a second payment.
 

@@ -1,7 +1,8 @@
 import SchemaBuilder from '@pothos/core';
+import { isObjectType, type GraphQLResolveInfo } from 'graphql';
 import ScopeAuthPlugin, { AuthScopeFailureType, type AuthFailure } from '@pothos/plugin-scope-auth';
 import PrismaPlugin from '@pothos/plugin-prisma';
-import RelayPlugin from '@pothos/plugin-relay';
+import RelayPlugin, { decodeGlobalID } from '@pothos/plugin-relay';
 import ValidationPlugin from '@pothos/plugin-validation';
 import type PrismaTypes from '../generated/pothos-prisma-types.ts';
 import { getDatamodel } from '../generated/pothos-prisma-types.ts';
@@ -27,6 +28,26 @@ function failedPolicy(failure: AuthFailure): FieldPolicy | undefined {
 
 /** Any credential at all (node lookups: each node type then scopes the row to the caller's tenant). */
 const ANY_CREDENTIAL: FieldPolicy = { principals: ALL_KINDS };
+
+/**
+ * A global id names a type that is an object type implementing Node; anything else (an unknown
+ * type, a type that is not a node) can only be the caller's invention: it is not found.
+ */
+function isNodeType(info: GraphQLResolveInfo, typename: string): boolean {
+  const type = info.schema.getType(typename);
+  return isObjectType(type) && type.getInterfaces().some((i) => i.name === 'Node');
+}
+
+/** A lookup that fails on what the caller sent (an id of the wrong shape for its table) is not found, logged as a warning. */
+async function safely<T>(ctx: RequestContext, load: () => Promise<T> | T, fallback: T): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    if (error instanceof DomainError) throw error;
+    ctx.runtime.log.warn({ err: error, request_id: ctx.requestId }, 'node lookup failed; answered as not found');
+    return fallback;
+  }
+}
 
 export const builder = new SchemaBuilder<{
   Context: RequestContext;
@@ -59,6 +80,14 @@ export const builder = new SchemaBuilder<{
   },
   relay: {
     clientMutationId: 'omit',
+    // A malformed global id decodes to no type: node(id) answers null, a typed argument refuses it (400).
+    decodeGlobalID: (globalID) => {
+      try {
+        return decodeGlobalID(globalID);
+      } catch {
+        return { typename: '', id: globalID };
+      }
+    },
     cursorType: 'String',
     nodeTypeOptions: { description: 'An object with a global id: fetch any of them with node(id) / nodes(ids).' },
     idFieldOptions: { description: 'Global id (Relay); REST bodies carry it as node_id.' },
@@ -77,10 +106,23 @@ export const builder = new SchemaBuilder<{
     nodeFieldOptions: { description: 'The item.' },
     nodeQueryOptions: {
       description: 'Any object of the caller’s tenant by global id (null for another tenant’s).',
-      args: { id: { description: 'A global id.' } }, authScopes: { policy: ANY_CREDENTIAL }, extensions: { policy: ANY_CREDENTIAL } },
+      args: { id: { description: 'A global id.' } }, authScopes: { policy: ANY_CREDENTIAL }, extensions: { policy: ANY_CREDENTIAL },
+      resolve: (_root, args, ctx, info, resolveNode) => (isNodeType(info, args.id.typename) ? safely(ctx, () => resolveNode(args.id), null) : null),
+    },
     nodesQueryOptions: {
       description: 'Several objects by global id (null where not found).',
-      args: { ids: { description: 'Global ids.' } }, authScopes: { policy: ANY_CREDENTIAL }, extensions: { policy: ANY_CREDENTIAL } },
+      args: { ids: { description: 'Global ids.' } }, authScopes: { policy: ANY_CREDENTIAL }, extensions: { policy: ANY_CREDENTIAL },
+      resolve: async (_root, args, ctx, info, resolveNodes) => {
+        const requested = args.ids;
+        const known = requested.filter((id) => isNodeType(info, id.typename));
+        if (!known.length) return requested.map(() => null);
+        // Pothos' helper resolves `args.ids` (not its argument): narrow them to the known ones.
+        (args as { ids: typeof requested }).ids = known;
+        const found = await safely(ctx, () => resolveNodes(known), known.map(() => null));
+        const byIndex = new Map(known.map((id, i) => [id, found[i] ?? null]));
+        return requested.map((id) => byIndex.get(id) ?? null);
+      },
+    },
   },
   validation: {
     validationError: (result) =>

@@ -1,7 +1,7 @@
 import type { Principal, PrincipalKind } from '../context.ts';
 import { DomainError } from './errors.ts';
 import type { RouteGroup } from './limits/groups.ts';
-import { isKeyAdmin, isTenantAdmin } from './roles.ts';
+import { isTenantAdmin } from './roles.ts';
 
 /**
  * Who may call a GraphQL root field (and so the REST routes that run it), declared once on the
@@ -11,7 +11,10 @@ import { isKeyAdmin, isTenantAdmin } from './roles.ts';
 export interface FieldPolicy {
   /** `'public'`: no credential needed; otherwise the credential kinds accepted. */
   principals: 'public' | readonly PrincipalKind[];
-  /** Tenant admins only: a human with tenant_admin / tenant.admin, or a tenant-admin service-account key. */
+  /**
+   * Tenant admins only: a human with tenant_admin / tenant.admin, or a tenant-admin service-account
+   * key (an API key: only tenant admins create them). Enforced by checkPolicy on both surfaces.
+   */
   admin?: boolean;
   /** An entitlement the (human) credential must hold in its tenant, e.g. `support.agent`. */
   entitlement?: string;
@@ -47,7 +50,14 @@ export const HUMAN_ADMIN: FieldPolicy = { principals: ['user'], admin: true };
  * The one authorization rule: null when `principal` may call a field with `policy`, otherwise the
  * error to answer with (401 without a credential or without a required signature, else 403).
  */
-export function checkPolicy(principal: Principal | null, policy: FieldPolicy): DomainError | null {
+export interface CallFacts {
+  /** The call changes state (a mutation, or a REST route that is not a read). */
+  write?: boolean;
+  /** The request carries an agent recognition proof header (verified later by the domain). */
+  recognitionProof?: boolean;
+}
+
+export function checkPolicy(principal: Principal | null, policy: FieldPolicy, facts: CallFacts = {}): DomainError | null {
   if (policy.principals === 'public') return null;
   if (!principal) return new DomainError('unauthenticated', 'Authentication required: send Authorization: Bearer <credential>');
   const unsignedAgent = principal.kind === 'pat' || (principal.kind === 'agent' && !principal.signed);
@@ -60,7 +70,18 @@ export function checkPolicy(principal: Principal | null, policy: FieldPolicy): D
     );
   }
   if (!policy.principals.includes(principal.kind)) return new DomainError('forbidden', 'This operation is not available to this kind of credential');
-  if (policy.admin && !(isTenantAdmin(principal) || isKeyAdmin(principal))) return new DomainError('forbidden', 'This operation requires the tenant_admin role or the tenant.admin entitlement');
+  // Every agent write is proven: an agent runtime JWT alone (a bearer token that may leak) never
+  // changes state; the request is signed with the bound key, or carries a recognition proof where
+  // the route accepts one (the domain verifies that proof).
+  if (facts.write && principal.kind === 'agent' && !principal.signed) {
+    if (!policy.recognition) {
+      return new DomainError('signature_missing', 'A write with an agent JWT needs X-Agent-Timestamp and X-Agent-Signature signed with the key bound to the JWT');
+    }
+    if (!facts.recognitionProof) {
+      return new DomainError('recognition_proof_required', 'This write needs an agent recognition proof (x-paybond-agent-recognition-proof) or a signed agent request');
+    }
+  }
+  if (policy.admin && !isTenantAdmin(principal)) return new DomainError('forbidden', 'This operation requires the tenant_admin role or the tenant.admin entitlement');
   if (policy.entitlement && !principal.entitlements.includes(policy.entitlement)) {
     return new DomainError('forbidden', `This operation requires the ${policy.entitlement} entitlement`);
   }

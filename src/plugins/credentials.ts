@@ -1,4 +1,7 @@
 import type { Plugin } from '@envelop/core';
+import { getOperationAST, Kind } from 'graphql';
+import { checkPolicy, type FieldPolicy } from '../kernel/policy.ts';
+import { RECOGNITION_HEADER } from '../kernel/http/headers.ts';
 import type { Principal, RequestContext, Runtime } from '../context.ts';
 import { DomainError } from '../kernel/errors.ts';
 import { TENANT_HEADER } from '../kernel/http/headers.ts';
@@ -29,6 +32,12 @@ export async function resolveCaller(runtime: Runtime, request: Request): Promise
   if (hasSignatureHeaders(request.headers)) {
     if (!principal) throw new DomainError('key_not_bound', 'A signed request needs Authorization: Bearer <agent JWT bound to the signing key>');
     const url = new URL(request.url);
+    // The signed string covers the path only (METHOD\nPATH\nTIMESTAMP\nSHA256_HEX(body)): a query
+    // string would ride along unsigned, so a signed write may not carry one (signed reads keep the
+    // documented behaviour: their query string selects what is read and changes nothing).
+    if (url.search && request.method !== 'GET' && request.method !== 'HEAD') {
+      throw new DomainError('signature_invalid', 'A signed write may not carry a query string: the signature does not cover it');
+    }
     await verifySignedRequest(runtime, principal, { method: request.method, path: url.pathname, headers: request.headers, rawBody: state.rawBody });
   }
   state.caller = { principal };
@@ -43,6 +52,25 @@ export function useCredentials(runtime: Runtime): Plugin<RequestContext> {
       const state = requestState(request);
       const principal = await resolveCaller(runtime, request);
       extendContext({ runtime, requestId: state.requestId, principal, clientIp: state.clientIp, http: httpBinding(request) });
+    },
+    // Writes by an agent JWT are proven (checkPolicy's write rule); the REST router applies the same
+    // rule before it reads the body, this applies it to every mutation document.
+    onExecute({ args, setResultAndStopExecution }) {
+      const principal = args.contextValue.principal;
+      if (principal?.kind !== 'agent' || principal.signed) return;
+      const operation = getOperationAST(args.document, args.operationName);
+      const fields = args.schema.getMutationType()?.getFields();
+      if (operation?.operation !== 'mutation' || !fields) return;
+      const recognitionProof = args.contextValue.request.headers.has(RECOGNITION_HEADER);
+      for (const selection of operation.selectionSet.selections) {
+        if (selection.kind !== Kind.FIELD) continue;
+        const policy = fields[selection.name.value]?.extensions.policy as FieldPolicy | undefined;
+        const denied = policy && checkPolicy(principal, policy, { write: true, recognitionProof });
+        if (denied) {
+          setResultAndStopExecution({ errors: [denied] });
+          return;
+        }
+      }
     },
   };
 }

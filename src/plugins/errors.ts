@@ -20,9 +20,11 @@ export function createMaskError(log: Logger) {
     }
     // Pothos rejects what the caller sent (a malformed cursor or global ID) with its own error class.
     if (original instanceof Error && original.name === 'PothosValidationError') {
-      const message = original.message.length > 200 ? `${original.message.slice(0, 200)}…` : original.message;
-      const located = error as GraphQLError;
-      return new GraphQLError(message, { nodes: located.nodes, path: located.path, extensions: { code: 'INVALID_REQUEST', http: { status: 400 } } });
+      // The same object, amended (a new one would make Yoga log the caller's mistake as an error).
+      const located = error as GraphQLError & { message: string };
+      if (located.message.length > 200) located.message = `${located.message.slice(0, 200)}…`;
+      Object.assign(located.extensions, { code: 'INVALID_REQUEST', http: { status: 400 } });
+      return located;
     }
     log.error({ err: original ?? error }, 'unexpected error');
     const located = error as { nodes?: never; path?: never };

@@ -82,6 +82,43 @@ function documentHasNul(document: DocumentNode): boolean {
   return found;
 }
 
+/** Headers browsers may read from a cross-origin response (listed origins only). */
+const EXPOSED_HEADERS = ['x-request-id', 'idempotent-replayed', 'retry-after', 'ratelimit', 'ratelimit-policy', 'location'];
+
+/**
+ * Yoga's CORS stage, by allow-list: a request whose Origin is in CORS_ORIGINS gets that origin back
+ * with credentials; any other origin gets no CORS header at all (the browser then refuses to read
+ * the response or to send the preflighted request). Empty list (the default): no cross-origin access.
+ */
+export function corsOptions(config: Pick<Config, 'CORS_ORIGINS'>) {
+  const allowed = new Set(config.CORS_ORIGINS);
+  return (request: Request) => {
+    const origin = request.headers.get('origin');
+    if (!origin || !allowed.has(origin)) return false as const;
+    // Two entries make the CORS stage echo the origin with `Vary: Origin` (one entry omits Vary).
+    return { origin: [origin, origin], credentials: true, exposedHeaders: EXPOSED_HEADERS, maxAge: 600 };
+  };
+}
+
+/** The CSP of every non-HTML response: nothing may load, nothing may frame it. */
+const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/**
+ * Security headers on every response: no MIME sniffing, no referrer, no framing (X-Frame-Options and
+ * CSP frame-ancestors), a CSP (the playground page sets its own), HSTS when PUBLIC_BASE_URL is https,
+ * and `Cache-Control: no-store` unless a route chose its own caching (only public documents do):
+ * API responses carry tokens, keys and secrets, and none of them may sit in a cache.
+ */
+export function setSecurityHeaders(headers: Headers, config: Pick<Config, 'hsts'>): void {
+  headers.set('x-content-type-options', 'nosniff');
+  headers.set('referrer-policy', 'no-referrer');
+  headers.set('x-frame-options', 'DENY');
+  // The playground's page sets its own (src/plugins/playground.ts).
+  if (!headers.has('content-security-policy')) headers.set('content-security-policy', API_CSP);
+  if (config.hsts) headers.set('strict-transport-security', 'max-age=31536000; includeSubDomains');
+  if (!headers.has('cache-control')) headers.set('cache-control', 'no-store');
+}
+
 /**
  * First and last stage of every request: request id, client address, the raw body (read once,
  * with a size limit), JSON parsing for /graphql from those bytes, text PostgreSQL cannot store
@@ -153,6 +190,7 @@ export function useHttp(config: Config, log: Logger, lifecycle: { readonly drain
       } as ExecutionResult);
     },
     onResponse({ request, response }) {
+      setSecurityHeaders(response.headers, config);
       const state = maybeRequestState(request);
       if (!state) return;
       response.headers.set('x-request-id', state.requestId);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { createTestGateway, expectError, gqlOk, rest, type TestGateway } from '../helpers/gateway.ts';
 import { addMember, createOrg, type TestOrg } from '../helpers/factories.ts';
-import { agentSession, createPat, enableAgentMode, keypair } from '../helpers/agent.ts';
+import { agentSession, createPat, enableAgentMode, keypair, registrationSignature } from '../helpers/agent.ts';
 import { ed, keyThumbprint, toBase58 } from '../../src/crypto/ed25519.ts';
 import { ManualClock } from '../../src/clock.ts';
 
@@ -112,18 +112,19 @@ describe('trusted agent keys and the nonce sign-in', () => {
   it('registers, updates, lists and revokes keys', async () => {
     const token = org.admin.token.sandbox;
     const first = keypair();
-    const created = await rest(gw, 'POST', '/v1/admin/protocol/agent-keys', { key_id: 'Kid-Main', public_key: first.base58, label: 'main' }, { token });
+    const created = await rest(gw, 'POST', '/v1/admin/protocol/agent-keys', { key_id: 'Kid-Main', public_key: first.base58, label: 'main', registration_signature: registrationSignature(first, org.tenants.sandbox, 'kid-main') }, { token });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ key_id: 'kid-main', public_key_base58: first.base58, status: 'active', created: true });
     const second = keypair();
-    const updated = await rest(gw, 'POST', '/v1/admin/protocol/agent-keys', { key_id: 'kid-main', public_key_ed25519_hex: Buffer.from(second.publicKey).toString('hex') }, { token });
+    const updated = await rest(gw, 'POST', '/v1/admin/protocol/agent-keys', { key_id: 'kid-main', public_key_ed25519_hex: Buffer.from(second.publicKey).toString('hex'), registration_signature: registrationSignature(second, org.tenants.sandbox, 'kid-main') }, { token });
     expect(updated.status).toBe(200);
     expect(updated.body).toMatchObject({ public_key_base58: second.base58, label: 'main', created: false });
     const list = await rest(gw, 'GET', '/v1/admin/protocol/agent-keys', undefined, { token });
     expect(list.body.keys.map((k: { key_id: string }) => k.key_id)).toContain('kid-main');
     const revoked = await rest(gw, 'POST', '/v1/admin/protocol/agent-keys/kid-main/revoke', undefined, { token });
     expect(revoked.body.status).toBe('revoked');
-    expectError(await rest(gw, 'POST', '/v1/admin/protocol/agent-keys', { key_id: 'kid-main', public_key: keypair().base58 }, { token }), 409, 'conflict');
+    const third = keypair();
+    expectError(await rest(gw, 'POST', '/v1/admin/protocol/agent-keys', { key_id: 'kid-main', public_key: third.base58, registration_signature: registrationSignature(third, org.tenants.sandbox, 'kid-main') }, { token }), 409, 'conflict');
     expectError(await rest(gw, 'POST', '/v1/admin/protocol/agent-keys/nope/revoke', undefined, { token }), 404, 'not_found');
     expectError(await rest(gw, 'POST', '/v1/admin/protocol/agent-keys', { key_id: 'kid-x', public_key: 'zz' }, { token }), 400, 'invalid_request');
     expectError(await rest(gw, 'POST', '/v1/admin/protocol/agent-keys', { key_id: '-bad id', public_key: keypair().base58 }, { token }), 400, 'invalid_request');
@@ -131,7 +132,7 @@ describe('trusted agent keys and the nonce sign-in', () => {
 
   async function registered(keyId: string) {
     const key = keypair();
-    const res = await rest(gw, 'POST', '/v1/admin/protocol/agent-keys', { key_id: keyId, public_key: key.base58 }, { token: org.admin.token.sandbox });
+    const res = await rest(gw, 'POST', '/v1/admin/protocol/agent-keys', { key_id: keyId, public_key: key.base58, registration_signature: registrationSignature(key, org.tenants.sandbox, keyId) }, { token: org.admin.token.sandbox });
     expect(res.status).toBe(201);
     return key;
   }

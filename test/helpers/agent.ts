@@ -71,3 +71,9 @@ export function signedRest<T = any>(
   };
   return rest<T>(gw, method, path, undefined, { token: options.token ?? agent.token, headers, raw: body === undefined ? undefined : raw });
 }
+
+/** registration_signature for POST /v1/admin/protocol/agent-keys: the key signs the challenge naming the tenant. */
+export function registrationSignature(key: Pick<AgentKeypair, 'secretKey' | 'publicKey'>, tenantId: string, keyId: string): string {
+  const message = `paybond:trusted-agent-key:v1\n${tenantId}\n${keyId.toLowerCase()}\n${Buffer.from(key.publicKey).toString('hex')}`;
+  return Buffer.from(ed.sign(new TextEncoder().encode(message), key.secretKey)).toString('base64');
+}

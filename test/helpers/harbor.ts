@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { ed } from '../../src/crypto/ed25519.ts';
 import { evidenceSignBytes, intentSignBytesV6, recognitionCanonical, type RecognitionProof } from '../../src/areas/harbor/wire.ts';
 import { rest, type CallOptions, type RestResult, type TestGateway } from './gateway.ts';
-import { enableAgentMode, keypair, type AgentKeypair } from './agent.ts';
+import { enableAgentMode, keypair, registrationSignature, type AgentKeypair } from './agent.ts';
 import type { TestOrg } from './factories.ts';
 import type { Environment } from '../../src/context.ts';
 
@@ -26,7 +26,7 @@ export async function harborActor(gw: TestGateway, org: TestOrg, env: Environmen
   await enableAgentMode(gw, org, env);
   const recognition = keypair();
   const keyId = `kid-${randomUUID().slice(0, 8)}`;
-  const res = await rest(gw, 'POST', '/v1/admin/protocol/agent-keys', { key_id: keyId, public_key: recognition.base58 }, { token: org.admin.token[env] });
+  const res = await rest(gw, 'POST', '/v1/admin/protocol/agent-keys', { key_id: keyId, public_key: recognition.base58, registration_signature: registrationSignature(recognition, org.tenants[env], keyId) }, { token: org.admin.token[env] });
   if (res.status !== 201) throw new Error(`register key: ${res.status} ${JSON.stringify(res.body)}`);
   return { org, env, tenantId: org.tenants[env], token: org.apiKey[env], recognition, keyId, principal: keypair(), payee: keypair() };
 }

@@ -10,6 +10,9 @@ import { signToken } from '../../src/crypto/jwt.ts';
 import { openSession } from '../../src/areas/identity/sessions.ts';
 import { agentSession } from '../helpers/agent.ts';
 import type { PrincipalKind } from '../../src/context.ts';
+import { parseOperation } from '../../rest-compat/response.ts';
+
+const isWrite = (route: RestRoute) => (route.kind === 'operation' ? parseOperation(route).definition.operation === 'mutation' : route.method !== 'GET');
 
 /**
  * Generated from the route table: every route × every credential kind. Adding a route adds its
@@ -104,6 +107,8 @@ describe('route × credential matrix', () => {
       expect(res.status, context).toBeLessThan(500);
       // High-risk routes: agents and PATs that did not (or cannot) sign are unauthenticated for them.
       if (policy.signed && (credential.kind === 'agent' || credential.kind === 'pat')) expect(res.body.error.code, context).toBe('signature_missing');
+      // Every agent write is proven (issue 11): an unsigned agent JWT on a write without a recognition path.
+      else if (allowedKind && credential.kind === 'agent' && isWrite(route) && !policy.recognition) expect(res.body.error.code, context).toBe('signature_missing');
       else if (expectForbidden) expect(res.status, context).toBe(403);
       // Recognition-gated writes: a valid credential still needs a proof (none is sent here).
       else if (policy.recognition) expect(res.body.error.code, context).toBe('recognition_proof_required');

@@ -123,10 +123,11 @@ const AgentIdentityType = builder.objectRef<AgentIdentity>('AgentIdentity').impl
   }),
 });
 
-const AgentNonceType = builder.objectRef<{ nonce: string; expiresAt: Date }>('AgentNonce').implement({
+const AgentNonceType = builder.objectRef<{ nonce: string; expiresAt: Date; tenantId: string }>('AgentNonce').implement({
   description: 'A single-use sign-in challenge for a trusted agent key.',
   fields: (t) => ({
     nonce: t.exposeString('nonce', { description: 'Sign these bytes with the key.' }),
+    tenantId: t.exposeString('tenantId', { description: 'The tenant this sign-in is for: the one tenant where the key is active.' }),
     expiresAt: t.expose('expiresAt', { type: 'DateTime', description: 'When it expires.' }),
   }),
 });
@@ -236,7 +237,7 @@ const AgentTokenPayload = payload<{ agentToken: AgentToken }>('AgentTokenPayload
   }),
 });
 
-const NoncePayload = payload<{ nonce: { nonce: string; expiresAt: Date } }>('AgentNonceCreatePayload').implement({
+const NoncePayload = payload<{ nonce: { nonce: string; expiresAt: Date; tenantId: string } }>('AgentNonceCreatePayload').implement({
   description: 'A sign-in challenge.',
   fields: (t) => ({
     nonce: t.field({ type: AgentNonceType, nullable: true, description: 'The challenge.', resolve: (p) => p.nonce ?? null }),

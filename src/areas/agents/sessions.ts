@@ -161,7 +161,7 @@ async function trustedKeyFor(rt: Runtime, publicKeyHex: string, tenantHint?: str
 }
 
 /** Step 1 of the nonce sign-in: a single-use, 5-minute challenge for a registered key. */
-export async function issueNonce(ctx: AuthCtx, input: z.infer<typeof nonceInput>): Promise<{ nonce: string; expiresAt: Date }> {
+export async function issueNonce(ctx: AuthCtx, input: z.infer<typeof nonceInput>): Promise<{ nonce: string; expiresAt: Date; tenantId: string }> {
   const rt = ctx.runtime;
   await enforce(ctx, agentLimits.noncePerIp, bucketHash(rt.keys.hmacSecret, `ip:${ctx.clientIp}`));
   const raw = decodePublicKey(input.agentPubkey, ['base58', 'hex', 'base64']);
@@ -177,7 +177,7 @@ export async function issueNonce(ctx: AuthCtx, input: z.infer<typeof nonceInput>
     data: { id: newId('non'), nonce, tenantId: key.tenantId, trustedKeyId: key.id, createdAt: now, expiresAt },
   });
   await rt.db.agentNonce.deleteMany({ where: { expiresAt: { lt: new Date(now.getTime() - 86_400_000) } } });
-  return { nonce, expiresAt };
+  return { nonce, expiresAt, tenantId: key.tenantId };
 }
 
 const nonceFailed = () => new DomainError('nonce_invalid', 'The nonce is unknown, expired or already used, or the signature does not verify');

@@ -98,7 +98,9 @@ export async function verifySpend(ctx: Ctx, input: z.infer<typeof verifyInput>):
   } catch {
     return auditedDeny(ctx, input, 'capability_invalid', 'The capability token is invalid or expired');
   }
-  if (claims.tid !== tenantId || claims.sub !== input.intentId) {
+  // Another tenant's genuine token is answered exactly like a forged one: /verify is no oracle.
+  if (claims.tid !== tenantId) return auditedDeny(ctx, input, 'capability_invalid', 'The capability token is invalid or expired');
+  if (claims.sub !== input.intentId) {
     return auditedDeny(ctx, input, 'capability_mismatch', 'The capability token belongs to another intent');
   }
   const intent = await rt.db.harborIntent.findUnique({ where: { id: claims.iid } });

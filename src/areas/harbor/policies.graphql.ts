@@ -23,7 +23,8 @@ import {
 } from './policies.ts';
 
 /** Managed-policy lifecycle writes: tenant writers, limited as one group. */
-const LIFECYCLE: FieldPolicy = { principals: ['user', 'api_key', 'harbor', 'agent'], scope: 'harbor:write', rateLimit: 'policy_lifecycle_mutation' };
+/** Agents never change the policies that bind them: lifecycle writes are for tenant admins (sessions or service-account keys). */
+const LIFECYCLE: FieldPolicy = { principals: ['user', 'api_key'], admin: true, scope: 'harbor:write', rateLimit: 'policy_lifecycle_mutation' };
 const PREVIEW: FieldPolicy = { ...READER, rateLimit: 'policy_sandbox_preview_test' };
 
 export const policyVersionStatus = describedEnum('PolicyVersionStatus', 'Lifecycle status of a managed policy version.', {
