@@ -65,6 +65,10 @@ const invalid = (issues: ReturnType<typeof restIssues>) => new DomainError('inva
  * learns nothing about its inputs. Keys the route does not document (tenant hints) are dropped.
  */
 function readInput(route: RestRoute, request: Request, url: URL, params: Record<string, string>): RestInput {
+  // PostgreSQL cannot store or compare U+0000: refuse it in the path and query as in bodies (src/plugins/http.ts).
+  if ([...Object.values(params), ...url.searchParams.values()].some((v) => v.includes('\u0000'))) {
+    throw new DomainError('invalid_request', 'The path or query string contains U+0000');
+  }
   const raw = requestState(request).rawBody;
   let parsed: unknown = {};
   let upload: string | undefined;

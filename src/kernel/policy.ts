@@ -1,7 +1,7 @@
 import type { Principal, PrincipalKind } from '../context.ts';
 import { DomainError } from './errors.ts';
 import type { RouteGroup } from './limits/groups.ts';
-import { isTenantAdmin } from './roles.ts';
+import { isKeyAdmin, isTenantAdmin } from './roles.ts';
 
 /**
  * Who may call a GraphQL root field (and so the REST routes that run it), declared once on the
@@ -12,8 +12,8 @@ export interface FieldPolicy {
   /** `'public'`: no credential needed; otherwise the credential kinds accepted. */
   principals: 'public' | readonly PrincipalKind[];
   /**
-   * Tenant admins only: a human with tenant_admin / tenant.admin, or a tenant-admin service-account
-   * key (an API key: only tenant admins create them). Enforced by checkPolicy on both surfaces.
+   * Tenant admins only: a human with tenant_admin / tenant.admin, or a service-account key whose role
+   * is tenant_admin. Enforced by checkPolicy on both surfaces.
    */
   admin?: boolean;
   /** An entitlement the (human) credential must hold in its tenant, e.g. `support.agent`. */
@@ -81,7 +81,7 @@ export function checkPolicy(principal: Principal | null, policy: FieldPolicy, fa
       return new DomainError('recognition_proof_required', 'This write needs an agent recognition proof (x-paybond-agent-recognition-proof) or a signed agent request');
     }
   }
-  if (policy.admin && !isTenantAdmin(principal)) return new DomainError('forbidden', 'This operation requires the tenant_admin role or the tenant.admin entitlement');
+  if (policy.admin && !(isTenantAdmin(principal) || isKeyAdmin(principal))) return new DomainError('forbidden', 'This operation requires the tenant_admin role or the tenant.admin entitlement');
   if (policy.entitlement && !principal.entitlements.includes(policy.entitlement)) {
     return new DomainError('forbidden', `This operation requires the ${policy.entitlement} entitlement`);
   }

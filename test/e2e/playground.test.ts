@@ -137,6 +137,9 @@ describe('the GraphQL playground in headless Chromium, offline', () => {
 
     // Type a query of one's own: it runs with the same header.
     await replaceEditor(page, '.graphiql-query-editor', 'query Mine { viewer { tenantId organization { name } } }');
+    // GraphiQL copies the editor into its state (and the operation name) after a debounce; clicking
+    // before that sends the new document with the old operation name.
+    await page.waitForTimeout(1_000);
     const mine = await run(page);
     expect(mine.body).toMatchObject({ data: { viewer: { tenantId: sandboxTenant, organization: { name: 'Playground Co' } } } });
     await expect.poll(() => editorText(page, '.graphiql-response'), { timeout: 30_000 }).toContain('Playground Co');

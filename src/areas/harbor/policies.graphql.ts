@@ -22,9 +22,12 @@ import {
   type LifecycleAction,
 } from './policies.ts';
 
-/** Managed-policy lifecycle writes: tenant writers, limited as one group. */
-/** Agents never change the policies that bind them: lifecycle writes are for tenant admins (sessions or service-account keys). */
-const LIFECYCLE: FieldPolicy = { principals: ['user', 'api_key'], admin: true, scope: 'harbor:write', rateLimit: 'policy_lifecycle_mutation' };
+/**
+ * Managed-policy lifecycle writes, limited as one group. Agents never change the policies that bind
+ * them: only tenant writers may (human sessions with harbor:write, i.e. tenant admins, and
+ * service-account keys); agent JWTs, PATs and Harbor tokens are refused.
+ */
+const LIFECYCLE: FieldPolicy = { principals: ['user', 'api_key'], scope: 'harbor:write', rateLimit: 'policy_lifecycle_mutation' };
 const PREVIEW: FieldPolicy = { ...READER, rateLimit: 'policy_sandbox_preview_test' };
 
 export const policyVersionStatus = describedEnum('PolicyVersionStatus', 'Lifecycle status of a managed policy version.', {
