@@ -38,7 +38,7 @@ describe('operator commands', { timeout: 180_000 }, () => {
       expect(res.code, `${script} ${args.join(' ')}: ${res.err}`).toBe(2);
       expect(res.err).not.toMatch(/\n\s+at /);
     }
-  }, 120_000);
+  });
 
   it('bootstraps an organization, then creates a PAT for an agent with no hand-written HTTP', () => {
     const boot = run('bootstrap', ['--org', 'Acme', '--email', 'ops@acme.test']);
