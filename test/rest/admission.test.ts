@@ -42,7 +42,8 @@ describe('admission control', () => {
   let gw: TestGateway;
   let org: TestOrg;
   beforeAll(async () => {
-    gw = await createTestGateway({ env: { MAX_CONCURRENT_REQUESTS: '1', MAX_QUEUED_REQUESTS: '1' } });
+    // The per-node cache off: every request here must reach the (stalled) database to hold its slot.
+    gw = await createTestGateway({ env: { MAX_CONCURRENT_REQUESTS: '1', MAX_QUEUED_REQUESTS: '1', CACHE: 'off' } });
     org = await createOrg(gw);
   });
   afterAll(() => gw.close());
