@@ -1,6 +1,7 @@
 /**
  * node --import tsx bench/statements.ts — the SQL statements one P1 checkout and one P2 read run,
- * in order (Prisma query events), in-process on an in-memory PGlite (or DATABASE_URL). A diagnostic
+ * in order (Prisma query events), in-process on an in-memory PGlite (or DATABASE_URL); with
+ * CONCURRENT=16, also the checkout run 16 at a time, counted by statement kind. A diagnostic
  * for bench/README.md; `npm run bench` reports the same counts from the server's /metrics.
  */
 import { createHash, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
@@ -54,6 +55,27 @@ for (const [name, run] of [['P1 checkout', checkout], ['P2 read', read]] as cons
   }
   console.log(`\n${name}: ${statements.length} statements (third request)`);
   for (const s of statements) console.log(`  ${s}`);
+}
+if (process.env.CONCURRENT) {
+  // The same checkout, CONCURRENT at a time for 10 rounds: statements per request by kind.
+  const n = Number(process.env.CONCURRENT);
+  statements = [];
+  const statuses = new Map<number, number>();
+  for (let r = 0; r < 10; r++) {
+    await Promise.all(
+      Array.from({ length: n }, async () => {
+        const res = await checkout();
+        await res.text();
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+      }),
+    );
+  }
+  // The default rate limits answer some of them 429 before any SQL: count per completed write.
+  const ok = statuses.get(201) ?? 0;
+  const kinds = new Map<string, number>();
+  for (const s of statements) kinds.set(s.slice(0, 90), (kinds.get(s.slice(0, 90)) ?? 0) + 1);
+  console.log(`\nP1 checkout, ${n} at a time: ${(statements.length / ok).toFixed(1)} statements per completed write (${JSON.stringify(Object.fromEntries(statuses))})`);
+  for (const [k, c] of [...kinds].sort((a, b) => b[1] - a[1])) console.log(`  ${(c / ok).toFixed(2)}  ${k}`);
 }
 await runtime.close();
 process.exit(0);

@@ -12,7 +12,9 @@ import { parseTime, type DisputeOutcome, type SignalEvent } from './model/histor
 import type { SignalModelParams } from './model/params.ts';
 import { OperatorAccumulator, SCORING_EVENT_TYPES, snapshotNeeded, type AccumulatorState, type OperatorScore } from './model/score.ts';
 import { signalKey } from './keys.ts';
+import { foldReviewCase } from './model/review.ts';
 import { raiseFlags } from './review.ts';
+import { reviewEvents } from './store.ts';
 import { isOperatorDid, SCORE_VERSIONS } from './versions.ts';
 
 /**
@@ -81,11 +83,19 @@ export async function foldLedgerEvent(tx: Tx, ctx: ServiceContext, event: Extrac
   }
 }
 
-/** A velocity spike needs at least `min_count` intents created in the last hour: one indexed count decides whether to look. */
+/**
+ * Whether an intent creation should evaluate the operator's signals: a velocity spike needs at
+ * least `min_count` intents created in the last hour (one indexed count), and a spike already
+ * listed in the operator's open case would add nothing to it (one read of the small review log).
+ * Without the second check every creation during a burst re-read the operator's whole 92-day
+ * window inside the ledger transaction (bench/README.md, "the velocity re-check").
+ */
 async function velocityCandidate(tx: Tx, tenantId: string, operatorDid: string, nowMs: number): Promise<boolean> {
   const v = FRAUD_V1_PARAMS.velocity;
   const recent = await tx.signalIntent.count({ where: { tenantId, operatorDid, createdAt: { gt: new Date(nowMs - v.window_seconds * 1000) } } });
-  return recent >= v.min_count;
+  if (recent < v.min_count) return false;
+  const open = foldReviewCase(operatorDid, await reviewEvents(tx, tenantId, operatorDid));
+  return !((open.review_state === 'open' || open.review_state === 'in_review') && open.review_reasons.includes('VELOCITY_SPIKE'));
 }
 
 const bigSums = (s: { s2: string; f2: string; w: string }) => ({ s2: BigInt(s.s2), f2: BigInt(s.f2), w: BigInt(s.w) });
