@@ -10,6 +10,28 @@ interface Scope {
 
 const scope = new AsyncLocalStorage<Scope>();
 
+/** Every transaction memo, so a savepoint rollback can forget what the rolled-back work stored. */
+const memos = new Set<WeakMap<object, Map<string, unknown>>>();
+
+/**
+ * Values a transaction has read or written, kept for the rest of that transaction (a locked ledger
+ * head, a row the transaction wrote and reads again). A rolled-back savepoint of a request
+ * transaction forgets the transaction's entries: its writes are undone and the row locks it took
+ * are released, so nothing learnt since may be reused.
+ */
+export function transactionMemo<V>(): { get(tx: object, key: string): V | undefined; set(tx: object, key: string, value: V): void } {
+  const entries = new WeakMap<object, Map<string, unknown>>();
+  memos.add(entries);
+  return {
+    get: (tx, key) => entries.get(tx)?.get(key) as V | undefined,
+    set: (tx, key, value) => {
+      const map = entries.get(tx) ?? new Map<string, unknown>();
+      map.set(key, value);
+      entries.set(tx, map);
+    },
+  };
+}
+
 const bound = (owner: object, property: PropertyKey) => {
   const value = Reflect.get(owner, property);
   return typeof value === 'function' ? value.bind(owner) : value;
@@ -33,6 +55,7 @@ async function nested(current: Scope, work: unknown): Promise<unknown> {
     await current.tx.$executeRawUnsafe(`RELEASE SAVEPOINT ${name}`);
     return result;
   } catch (error) {
+    for (const entries of memos) entries.delete(current.tx);
     await current.tx.$executeRawUnsafe(`ROLLBACK TO SAVEPOINT ${name}`).catch(() => undefined);
     throw error;
   }

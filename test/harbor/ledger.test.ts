@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestGateway, isPostgres, rest, testConfig, type TestGateway } from '../helpers/gateway.ts';
 import { createOrg } from '../helpers/factories.ts';
 import { fundedIntent, harborActor, type HarborActor } from '../helpers/harbor.ts';
-import { verifyLedgerChain } from '../../src/areas/harbor/ledger.ts';
-import { openSql, prismaSql } from '../../src/db.ts';
+import { appendLedgerEvent, verifyLedgerChain } from '../../src/areas/harbor/ledger.ts';
+import { openSql, prismaSql, TRANSACTION_OPTIONS } from '../../src/db.ts';
+import { inRequestTransaction } from '../../src/db/request-transaction.ts';
 
 let gw: TestGateway;
 beforeAll(async () => {
@@ -33,6 +34,27 @@ describe('hash-chained ledger', () => {
     expect(report).toMatchObject({ ok: true, eventsChecked: 6, headSeq: 6, firstBreak: null });
     const res = await rest(gw, 'GET', '/v1/compliance/ledger/verify', undefined, { token: actor.token });
     expect(res.body).toMatchObject({ tenant_id: actor.tenantId, status: 'pass', events_checked: 6, head_seq: 6, first_break: null });
+  });
+
+  it('an append after a rolled-back savepoint of the same request transaction locks and links afresh', async () => {
+    // The rollback undoes the first append and releases the head lock it took; the request then goes on.
+    const actor = await chainOf(2);
+    const ctx = { runtime: gw.runtime, requestId: 'savepoint-test' };
+    const append = (tx: Parameters<typeof appendLedgerEvent>[0], type: string) => appendLedgerEvent(tx, ctx, { tenantId: actor.tenantId, intentId: null, type, payload: {} });
+    await inRequestTransaction(
+      gw.runtime.db,
+      async () => {
+        await expect(gw.runtime.db.$transaction(async (tx) => {
+          await append(tx, 'test.rolled_back');
+          throw new Error('fails after its append');
+        })).rejects.toThrow('fails after its append');
+        await gw.runtime.db.$transaction((tx) => append(tx, 'test.kept'));
+      },
+      TRANSACTION_OPTIONS,
+    );
+    const events = await gw.runtime.db.ledgerEvent.findMany({ where: { tenantId: actor.tenantId }, orderBy: { seq: 'asc' } });
+    expect(events.map((e) => [e.seq, e.type])).toEqual([[1, 'intent.created'], [2, 'funding.succeeded'], [3, 'test.kept']]);
+    expect(await verifyLedgerChain(prismaSql(gw.runtime.db), actor.tenantId)).toMatchObject({ ok: true, headSeq: 3 });
   });
 
   it('the database refuses updates and deletes', async () => {

@@ -4,6 +4,7 @@ import type { ServiceContext } from '../../context.ts';
 import type { SqlQuery } from '../../db.ts';
 import type { Tx } from '../../db.ts';
 import { publishDomainEvent } from '../../kernel/events.ts';
+import { transactionMemo } from '../../db/request-transaction.ts';
 import { GENESIS_HASH, ledgerChainHash, ledgerEventBody, type LedgerEventRecord } from '../../evidence/ledger-format.ts';
 
 export { GENESIS_HASH };
@@ -29,10 +30,10 @@ export interface LedgerEventInput {
 const SAFE_VALUE = /^[A-Za-z0-9._:@+-]*$/;
 
 /** Chain heads already locked by a transaction (appends in one transaction reuse the lock). */
-const lockedHeads = new WeakMap<Tx, Map<string, { seq: number; hash: string }>>();
+const lockedHeads = transactionMemo<{ seq: number; hash: string }>();
 
 async function lockHead(tx: Tx, tenantId: string): Promise<{ seq: number; hash: string }> {
-  const held = lockedHeads.get(tx)?.get(tenantId);
+  const held = lockedHeads.get(tx, tenantId);
   if (held) return held;
   const select = () => tx.$queryRaw<Array<{ seq: number; hash: string }>>`SELECT "seq", "hash" FROM "LedgerHead" WHERE "tenantId" = ${tenantId} FOR UPDATE`;
   let [head] = await select();
@@ -40,9 +41,7 @@ async function lockHead(tx: Tx, tenantId: string): Promise<{ seq: number; hash: 
     await tx.$executeRaw`INSERT INTO "LedgerHead" ("tenantId", "seq", "hash") VALUES (${tenantId}, 0, ${GENESIS_HASH}) ON CONFLICT DO NOTHING`;
     [head] = await select();
   }
-  const heads = lockedHeads.get(tx) ?? new Map<string, { seq: number; hash: string }>();
-  heads.set(tenantId, head!);
-  lockedHeads.set(tx, heads);
+  lockedHeads.set(tx, tenantId, head!);
   return head!;
 }
 
