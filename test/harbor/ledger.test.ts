@@ -39,7 +39,7 @@ describe('hash-chained ledger', () => {
   it('an append after a rolled-back savepoint of the same request transaction locks and links afresh', async () => {
     // The rollback undoes the first append and releases the head lock it took; the request then goes on.
     const actor = await chainOf(2);
-    const ctx = { runtime: gw.runtime, requestId: 'savepoint-test' };
+    const ctx = { runtime: gw.runtime, requestId: 'savepoint-test', principal: null };
     const append = (tx: Parameters<typeof appendLedgerEvent>[0], type: string) => appendLedgerEvent(tx, ctx, { tenantId: actor.tenantId, intentId: null, type, payload: {} });
     await inRequestTransaction(
       gw.runtime.db,

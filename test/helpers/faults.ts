@@ -6,10 +6,12 @@ import type { TestGateway } from './gateway.ts';
  */
 export function breakAuditWrites(gw: TestGateway): () => void {
   const real = gw.runtime.db;
-  const failing = { create: async () => Promise.reject(new Error('audit store unavailable (test fault)')) };
+  // recordAudit writes its row with one $executeRaw INSERT INTO "AuditEvent"; that statement fails.
+  const failing = (strings: TemplateStringsArray, ...values: unknown[]) =>
+    strings[0]?.includes('INSERT INTO "AuditEvent"') ? Promise.reject(new Error('audit store unavailable (test fault)')) : real.$executeRaw(strings, ...values);
   gw.runtime.db = new Proxy(real, {
     get(target, property) {
-      if (property === 'auditEvent') return failing;
+      if (property === '$executeRaw') return failing;
       const value = Reflect.get(target, property);
       return typeof value === 'function' ? value.bind(target) : value;
     },

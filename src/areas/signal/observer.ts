@@ -5,6 +5,7 @@ import { canonicalJson } from '../../crypto/canonical-json.ts';
 import { newId } from '../../crypto/hash.ts';
 import { recordAudit } from '../../kernel/audit/service.ts';
 import { observeDomainEvents, type DomainEvent } from '../../kernel/events.ts';
+import { transactionMemo } from '../../db/request-transaction.ts';
 import { buildExplanationPayload, buildReceiptPayload, signExplanation, signReceipt } from './model/artifacts.ts';
 import { attributeChange, type PosteriorStep } from './model/explain.ts';
 import { FRAUD_V1_PARAMS } from './model/fraud.ts';
@@ -34,6 +35,14 @@ interface OperatorStateJson {
 
 type IntentTrack = AccumulatorState['intents'][string];
 
+/**
+ * The rows this observer wrote, kept for the rest of the transaction: a checkout appends two
+ * events for one intent and operator, and the second fold reads what the first wrote.
+ */
+const intentRows = transactionMemo<{ operatorDid: string; tracks: Record<string, IntentTrack> }>();
+/** The JSON text of each operator row this transaction wrote (parsed afresh on each read). */
+const operatorRows = transactionMemo<string>();
+
 /** Whether the event can raise a high or critical fraud signal (and so open a review case); intent creations are checked by velocityCandidate. */
 const mayRaiseSignal = (e: SignalEvent) =>
   e.type === 'settlement.refunded' || e.type === 'dispute.opened' || (e.type === 'dispute.resolved' && e.disputeOutcome === 'refund') || (e.type === 'evidence.submitted' && e.predicatePassed === false);
@@ -43,7 +52,6 @@ const payloadOf = (event: Extract<DomainEvent, { kind: 'ledger' }>) => (event.pa
 export async function foldLedgerEvent(tx: Tx, ctx: ServiceContext, event: Extract<DomainEvent, { kind: 'ledger' }>): Promise<void> {
   if (!event.intentId) return;
   const payload = payloadOf(event);
-  const where = { tenantId_intentId: { tenantId: event.tenantId, intentId: event.intentId } };
   let intent: { operatorDid: string; tracks: Record<string, IntentTrack> } | null;
   if (event.type === 'intent.created') {
     const payee = payload.payee_did;
@@ -51,7 +59,10 @@ export async function foldLedgerEvent(tx: Tx, ctx: ServiceContext, event: Extrac
     intent = typeof payee === 'string' && isOperatorDid(payee) ? { operatorDid: payee, tracks: {} } : null;
   } else {
     // No row: an intent created before Signal saw the ledger, or with a non-DID payee.
-    intent = (await tx.signalIntent.findUnique({ where, select: { operatorDid: true, tracks: true } })) as typeof intent;
+    intent =
+      intentRows.get(tx, `${event.tenantId} ${event.intentId}`) ??
+      (await tx.$queryRaw<Array<NonNullable<typeof intent>>>`SELECT "operatorDid", "tracks" FROM "SignalIntent" WHERE "tenantId" = ${event.tenantId} AND "intentId" = ${event.intentId}`)[0] ??
+      null;
   }
   if (!intent) return;
   const bound: SignalEvent = {
@@ -72,11 +83,13 @@ export async function foldLedgerEvent(tx: Tx, ctx: ServiceContext, event: Extrac
   for (const [version, { params }] of SCORE_VERSIONS) {
     tracks[version] = await foldVersion(tx, ctx, event.tenantId, bound, params, intent.tracks[version]);
   }
+  intentRows.set(tx, `${event.tenantId} ${event.intentId}`, { operatorDid: intent.operatorDid, tracks });
   if (event.type === 'intent.created') {
-    await tx.signalIntent.create({ data: { tenantId: event.tenantId, intentId: event.intentId, operatorDid: intent.operatorDid, tracks: tracks as Prisma.InputJsonValue, createdAt: new Date(event.occurredAt) } });
+    await tx.$executeRaw`INSERT INTO "SignalIntent" ("tenantId", "intentId", "operatorDid", "tracks", "createdAt")
+      VALUES (${event.tenantId}, ${event.intentId}, ${intent.operatorDid}, ${JSON.stringify(tracks)}::jsonb, ${new Date(event.occurredAt)})`;
   } else if (canonicalJson(tracks) !== canonicalJson(intent.tracks)) {
     // Most events (evidence, requests, releases) leave the intent's track as it was (compared key-order free: jsonb reorders keys).
-    await tx.signalIntent.update({ where, data: { tracks: tracks as Prisma.InputJsonValue } });
+    await tx.$executeRaw`UPDATE "SignalIntent" SET "tracks" = ${JSON.stringify(tracks)}::jsonb WHERE "tenantId" = ${event.tenantId} AND "intentId" = ${event.intentId}`;
   }
   if (mayRaiseSignal(bound) || (event.type === 'intent.created' && (await velocityCandidate(tx, event.tenantId, intent.operatorDid, bound.timeMs)))) {
     await raiseFlags(tx, ctx, event.tenantId, bound);
@@ -92,7 +105,8 @@ export async function foldLedgerEvent(tx: Tx, ctx: ServiceContext, event: Extrac
  */
 async function velocityCandidate(tx: Tx, tenantId: string, operatorDid: string, nowMs: number): Promise<boolean> {
   const v = FRAUD_V1_PARAMS.velocity;
-  const recent = await tx.signalIntent.count({ where: { tenantId, operatorDid, createdAt: { gt: new Date(nowMs - v.window_seconds * 1000) } } });
+  const [{ recent }] = await tx.$queryRaw<[{ recent: number }]>`SELECT count(*)::int AS recent FROM "SignalIntent"
+    WHERE "tenantId" = ${tenantId} AND "operatorDid" = ${operatorDid} AND "createdAt" > ${new Date(nowMs - v.window_seconds * 1000)}`;
   if (recent < v.min_count) return false;
   const open = foldReviewCase(operatorDid, await reviewEvents(tx, tenantId, operatorDid));
   return !((open.review_state === 'open' || open.review_state === 'in_review') && open.review_reasons.includes('VELOCITY_SPIKE'));
@@ -104,9 +118,13 @@ const textSums = (s: { s2: bigint; f2: bigint; w: bigint }) => ({ s2: s.s2.toStr
 /** Fold one event into one score version; returns the intent's new track. */
 async function foldVersion(tx: Tx, ctx: ServiceContext, tenantId: string, event: SignalEvent, params: SignalModelParams, track: IntentTrack | undefined): Promise<IntentTrack> {
   const did = event.operatorDid!;
-  const key = { tenantId_operatorDid_scoreVersion: { tenantId, operatorDid: did, scoreVersion: params.score_version } };
-  const row = await tx.signalOperatorState.findUnique({ where: key });
-  const stored = row?.state as OperatorStateJson | undefined;
+  const memoKey = `${tenantId} ${did} ${params.score_version}`;
+  const written = operatorRows.get(tx, memoKey);
+  const stored = (
+    written !== undefined
+      ? JSON.parse(written)
+      : (await tx.$queryRaw<Array<{ state: unknown }>>`SELECT "state" FROM "SignalOperatorState" WHERE "tenantId" = ${tenantId} AND "operatorDid" = ${did} AND "scoreVersion" = ${params.score_version}`)[0]?.state
+  ) as OperatorStateJson | undefined;
   const acc = stored
     ? OperatorAccumulator.fromState({ ...stored.acc, intents: track ? { [event.intentId!]: track } : {} }, params)
     : new OperatorAccumulator(did, params);
@@ -124,9 +142,15 @@ async function foldVersion(tx: Tx, ctx: ServiceContext, tenantId: string, event:
   }
   state.acc = acc.toState({ intentIds: [] });
   const now = ctx.runtime.clock.now();
-  const json = state as unknown as Prisma.InputJsonValue;
-  if (row) await tx.signalOperatorState.update({ where: key, data: { lastSeq: event.seq, state: json, updatedAt: now } });
-  else await tx.signalOperatorState.create({ data: { tenantId, operatorDid: did, scoreVersion: params.score_version, lastSeq: event.seq, state: json, firstSeenAt: new Date(event.timeMs), updatedAt: now } });
+  const json = JSON.stringify(state);
+  operatorRows.set(tx, memoKey, json);
+  if (stored) {
+    await tx.$executeRaw`UPDATE "SignalOperatorState" SET "lastSeq" = ${event.seq}, "state" = ${json}::jsonb, "updatedAt" = ${now}
+      WHERE "tenantId" = ${tenantId} AND "operatorDid" = ${did} AND "scoreVersion" = ${params.score_version}`;
+  } else {
+    await tx.$executeRaw`INSERT INTO "SignalOperatorState" ("tenantId", "operatorDid", "scoreVersion", "lastSeq", "state", "firstSeenAt", "updatedAt")
+      VALUES (${tenantId}, ${did}, ${params.score_version}, ${event.seq}, ${json}::jsonb, ${new Date(event.timeMs)}, ${now})`;
+  }
   return acc.toState({ intentIds: [event.intentId!] }).intents[event.intentId!]!;
 }
 
