@@ -368,7 +368,7 @@ async function p2p5(): Promise<void> {
     return load(url, { connections: 16, seconds: SECONDS, next: () => spec });
   };
   try {
-    const gateway = await startProcess(GATEWAY, gatewayEnv(ours.env));
+    const gateway = await startProcess(GATEWAY, gatewayEnv(ours.env), { nodeArgs: profileArgs('p2') });
     await load(gateway.url, { connections: 16, seconds: 5, next: () => read });
     const readOn = await measured(gateway.url, gateway.pid, { connections: 16, seconds: SECONDS, next: () => read });
     const b = await measure(baseline.url, graphql(PLAIN_READ));
