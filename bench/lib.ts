@@ -16,6 +16,8 @@ export interface LoadResult {
   p99: number;
   requests: number;
   errors: number;
+  /** Responses by HTTP status (to name the errors). */
+  statuses: Record<number, number>;
 }
 
 export interface RequestSpec {
@@ -29,10 +31,12 @@ const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math
 
 /**
  * Drive load with autocannon for `seconds`. Requests come from `next()` (so pre-signed requests are
- * each used once). Latencies are recorded per response to get exact p50/p95/p99.
+ * each used once). Latencies are recorded per successful response to get exact p50/p95/p99;
+ * throughput counts successful responses only (an error answer is not work done).
  */
 export async function load(baseUrl: string, options: { connections: number; seconds: number; next: () => RequestSpec }): Promise<LoadResult> {
   const latencies: number[] = [];
+  const statuses: Record<number, number> = {};
   let errors = 0;
   let done!: (result: autocannon.Result) => void;
   const finished = new Promise<autocannon.Result>((resolve) => (done = resolve));
@@ -51,8 +55,9 @@ export async function load(baseUrl: string, options: { connections: number; seco
     ],
   }, (error, result) => (error ? done({ errors: 1, timeouts: 0 } as autocannon.Result) : done(result)));
   instance.on('response', (_client: unknown, status: number, _bytes: number, responseTime: number) => {
-    latencies.push(responseTime);
+    statuses[status] = (statuses[status] ?? 0) + 1;
     if (status >= 400) errors++;
+    else latencies.push(responseTime);
   });
   const result = await finished;
   latencies.sort((a, b) => a - b);
@@ -63,6 +68,7 @@ export async function load(baseUrl: string, options: { connections: number; seco
     p99: percentile(latencies, 99),
     requests: latencies.length,
     errors: errors + result.errors + result.timeouts,
+    statuses,
   };
 }
 
