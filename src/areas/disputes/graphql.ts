@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { DisputeCase, DisputeCaseEvidence, DisputeCaseNote } from '../../generated/prisma/client.ts';
-import { builder } from '../../graphql/builder.ts';
+import { builder, type SchemaTypes } from '../../graphql/builder.ts';
 import { authed, connectionArgs, policy, principalOf, rawId, userErrorsField, withUserErrors, type UserErrorShape } from '../../graphql/common.ts';
 import { enumFromZod, inputFromZod } from '../../graphql/inputs.ts';
 import type { RequestContext } from '../../context.ts';
@@ -127,10 +127,23 @@ builder.prismaNode('DisputeCase', {
 
 type Payload = { case?: DisputeCase; note?: DisputeCaseNote; evidence?: DisputeCaseEvidence; userErrors: UserErrorShape[] };
 
+/** A payload's case, re-read with the caller's selection (null when the change was refused). */
+const caseField = (t: PothosSchemaTypes.ObjectFieldBuilder<SchemaTypes, Payload>, description: string) =>
+  t.prismaField({
+    type: 'DisputeCase',
+    nullable: true,
+    description,
+    resolve: (query, p, _a, ctx) => {
+      // The selection is taken even without a case, so a refused change is not an unused query.
+      const selection = { ...query };
+      return p.case ? ctx.runtime.db.disputeCase.findUnique({ ...selection, where: { id: p.case.id } }) : null;
+    },
+  });
+
 const CasePayload = builder.objectRef<Payload>('DisputeCasePayload').implement({
   description: 'A dispute case after a change.',
   fields: (t) => ({
-    case: t.prismaField({ type: 'DisputeCase', nullable: true, description: 'The case, when the change was made.', resolve: (query, p, _a, ctx) => (p.case ? ctx.runtime.db.disputeCase.findUnique({ ...query, where: { id: p.case.id } }) : null) }),
+    case: caseField(t, 'The case, when the change was made.'),
     userErrors: userErrorsField(t),
   }),
 });
@@ -138,7 +151,7 @@ const CasePayload = builder.objectRef<Payload>('DisputeCasePayload').implement({
 const NotePayload = builder.objectRef<Payload>('DisputeCaseNotePayload').implement({
   description: 'The note appended, and its case.',
   fields: (t) => ({
-    case: t.prismaField({ type: 'DisputeCase', nullable: true, description: 'The case.', resolve: (query, p, _a, ctx) => (p.case ? ctx.runtime.db.disputeCase.findUnique({ ...query, where: { id: p.case.id } }) : null) }),
+    case: caseField(t, 'The case.'),
     note: t.field({ type: NoteType, nullable: true, description: 'The note.', resolve: (p) => p.note ?? null }),
     userErrors: userErrorsField(t),
   }),
@@ -147,7 +160,7 @@ const NotePayload = builder.objectRef<Payload>('DisputeCaseNotePayload').impleme
 const EvidencePayload = builder.objectRef<Payload>('DisputeCaseEvidencePayload').implement({
   description: 'The evidence reference attached, and its case.',
   fields: (t) => ({
-    case: t.prismaField({ type: 'DisputeCase', nullable: true, description: 'The case.', resolve: (query, p, _a, ctx) => (p.case ? ctx.runtime.db.disputeCase.findUnique({ ...query, where: { id: p.case.id } }) : null) }),
+    case: caseField(t, 'The case.'),
     evidence: t.field({ type: EvidenceType, nullable: true, description: 'The evidence reference.', resolve: (p) => p.evidence ?? null }),
     userErrors: userErrorsField(t),
   }),
