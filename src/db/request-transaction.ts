@@ -19,11 +19,12 @@ const memos = new Set<WeakMap<object, Map<string, unknown>>>();
  * transaction forgets the transaction's entries: its writes are undone and the row locks it took
  * are released, so nothing learnt since may be reused.
  */
-export function transactionMemo<V>(): { get(tx: object, key: string): V | undefined; set(tx: object, key: string, value: V): void } {
+export function transactionMemo<V>(): { get(tx: object, key: string): V | undefined; set(tx: object, key: string, value: V): void; forget(tx: object, key: string): void } {
   const entries = new WeakMap<object, Map<string, unknown>>();
   memos.add(entries);
   return {
     get: (tx, key) => entries.get(tx)?.get(key) as V | undefined,
+    forget: (tx, key) => void entries.get(tx)?.delete(key),
     set: (tx, key, value) => {
       const map = entries.get(tx) ?? new Map<string, unknown>();
       map.set(key, value);

@@ -3,6 +3,7 @@ import { newId } from '../../crypto/hash.ts';
 import type { Tx } from '../../db.ts';
 import type { ApiKey, HarborIntent } from '../../generated/prisma/client.ts';
 import { observeDomainEvents, type DomainEvent } from '../../kernel/events.ts';
+import { transactionMemo } from '../../db/request-transaction.ts';
 import { apiKeyStatus } from '../identity/api-keys.ts';
 import { createEvent, intentEventType, INTENT_STATES, type Environment, type EventEnvelope } from './catalog.ts';
 
@@ -17,21 +18,18 @@ import { createEvent, intentEventType, INTENT_STATES, type Environment, type Eve
 
 type Subscribed = Array<{ id: string; eventTypes: string[] }>;
 /** A transaction's view of each tenant's enabled endpoints (one query per tenant per transaction). */
-const endpointsSeen = new WeakMap<Tx, Map<string, Subscribed>>();
+const endpointsSeen = transactionMemo<Subscribed>();
 
 async function subscribedEndpoints(tx: Tx, tenantId: string): Promise<Subscribed> {
-  let byTenant = endpointsSeen.get(tx);
-  if (!byTenant) endpointsSeen.set(tx, (byTenant = new Map()));
-  let endpoints = byTenant.get(tenantId);
+  let endpoints = endpointsSeen.get(tx, tenantId);
   if (!endpoints) {
     endpoints = await tx.webhookEndpoint.findMany({ where: { tenantId, disabledReason: null }, select: { id: true, eventTypes: true } });
-    byTenant.set(tenantId, endpoints);
+    endpointsSeen.set(tx, tenantId, endpoints);
   }
   return endpoints;
 }
 
-/** Forget the cached endpoints of a tenant in this transaction (after an endpoint write). */
-export const forgetEndpoints = (tx: Tx, tenantId: string) => endpointsSeen.get(tx)?.delete(tenantId);
+export const forgetEndpoints = (tx: Tx, tenantId: string) => endpointsSeen.forget(tx, tenantId);
 
 const wants = (endpoint: { eventTypes: string[] }, type: string) => endpoint.eventTypes.length === 0 || endpoint.eventTypes.includes(type);
 
