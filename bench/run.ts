@@ -175,14 +175,17 @@ function agentKey() {
  * checkout requests each with its own Ed25519 signature and Idempotency-Key, all signed before the
  * clock starts (the replay cache accepts each exactly once).
  */
-async function signedWrites(url: string, pat: string | string[], count = 30_000, clientIp?: string): Promise<() => RequestSpec> {
-  if (Array.isArray(pat)) {
-    // One runtime per tenant, each on its own host (the PAT exchange is limited per client IP;
-    // that gateway trusts X-Forwarded-For), requests taken round-robin across them.
-    const each = await Promise.all(pat.map((p, n) => signedWrites(url, p, Math.ceil(count / pat.length), `198.51.100.${n + 1}`)));
-    let n = 0;
-    return () => each[n++ % each.length]!();
-  }
+/**
+ * One agent runtime per PAT (tenant), each on its own host of `network` (the PAT exchange is
+ * limited per client IP; such a gateway trusts X-Forwarded-For), requests taken round-robin.
+ */
+async function spreadWrites(url: string, pats: string[], network: string, count = 30_000): Promise<() => RequestSpec> {
+  const each = await Promise.all(pats.map((p, n) => signedWrites(url, p, Math.ceil(count / pats.length), `${network}.${n + 1}`)));
+  let n = 0;
+  return () => each[n++ % each.length]!();
+}
+
+async function signedWrites(url: string, pat: string, count = 30_000, clientIp?: string): Promise<() => RequestSpec> {
   const key = agentKey();
   const exchange = await fetch(`${url}/api/agent/auth/pat`, {
     method: 'POST',
@@ -291,7 +294,7 @@ async function p1(): Promise<void> {
   const spread = await startProcess(GATEWAY, { ...gatewayEnv(many.env), TRUST_PROXY: 'true' });
   let many16: LoadResult | undefined;
   try {
-    const next = await signedWrites(spread.url, manyCreds.pats);
+    const next = await spreadWrites(spread.url, manyCreds.pats, '198.51.100');
     await load(spread.url, { connections: 16, seconds: 4, next });
     many16 = await measured(spread.url, spread.pid, { connections: 16, seconds: SECONDS, next });
     if (one16) {
@@ -305,6 +308,29 @@ async function p1(): Promise<void> {
         met: many16.rps / one16.rps >= 3,
         note: `p50 ${fmt(many16.p50)} / ${fmt(one16.p50)} ms, p99 ${fmt(many16.p99)} / ${fmt(one16.p99)} ms, errors ${errorText(many16)} / ${errorText(one16)}`,
       });
+    }
+    if (process.env.DATABASE_URL) {
+      // Two gateway processes on the same database, 8 connections each: is one process's CPU the bound?
+      const second = await startProcess(GATEWAY, { ...gatewayEnv(many.env), TRUST_PROXY: 'true' });
+      try {
+        const nexts = [await spreadWrites(spread.url, manyCreds.pats, '203.0.113', 15_000), await spreadWrites(second.url, manyCreds.pats, '192.0.2', 15_000)];
+        const both = (seconds: number) => Promise.all([spread.url, second.url].map((url, i) => load(url, { connections: 8, seconds, next: nexts[i]! })));
+        await both(3);
+        const [a, b] = await both(SECONDS);
+        const rps = a!.rps + b!.rps;
+        rows.push({
+          scenario: 'P1 across 64 tenants, 16 conn',
+          measure: 'requests/s, two gateway processes vs one',
+          ours: fmt(rps),
+          baseline: fmt(many16.rps),
+          ratio: rps / many16.rps,
+          target: 'report',
+          met: true,
+          note: `8 connections to each process; p99 ${fmt(a!.p99)} · ${fmt(b!.p99)} ms, errors ${errorText(a!)} · ${errorText(b!)}`,
+        });
+      } finally {
+        await second.stop();
+      }
     }
   } finally {
     await spread.stop();
