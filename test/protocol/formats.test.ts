@@ -2,19 +2,15 @@ import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { checkMandateCoversIntent, normalizeMandate, signMandate, verifyMandate, type MandateIntentView } from '../../src/areas/protocol/mandate.ts';
+import { authorizationReceiptBody, authorizationReceiptId, protocolHarborState, settlementReceiptBody, type SettlementIntentView } from '../../src/areas/protocol/receipt-bodies.ts';
 import {
-  authorizationReceiptBody,
-  authorizationReceiptId,
   normalizeTransportBinding,
-  protocolHarborState,
   publicKeyHex,
-  settlementReceiptBody,
   signAuthorizationReceipt,
   signSettlementReceipt,
   verifyAuthorizationReceipt,
   verifyProtocolReceipt,
   verifySettlementReceipt,
-  type SettlementIntentView,
 } from '../../src/areas/protocol/receipts.ts';
 import { classifyReceiptVerifyBody, mandateImportRequest, recognitionVerifyRequest } from '../../src/areas/protocol/requests.ts';
 import { ProtocolFormatError, goJson } from '../../src/areas/protocol/wire.ts';

@@ -8,10 +8,9 @@ import { DomainError, notFound, type ErrorCode } from '../../kernel/errors.ts';
 import { appendLedgerEvent } from '../harbor/ledger.ts';
 import { checkRecognitionProof, consumeProofNonce } from '../harbor/recognition.ts';
 import { checkMandateCoversIntent, verifyMandate, type AgentMandateV1, type SignedAgentMandateV1 } from './mandate.ts';
+import { authorizationReceiptBody, settlementReceiptBody } from './receipt-bodies.ts';
 import {
-  authorizationReceiptBody,
   normalizeTransportBinding,
-  settlementReceiptBody,
   signAuthorizationReceipt,
   signSettlementReceipt,
   verifyProtocolReceipt,
