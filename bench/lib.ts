@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto';
+import { base58 } from '@scure/base';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import net from 'node:net';
@@ -215,3 +216,58 @@ export async function copyDatabase(source: { env: Record<string, string> }, labe
 
 export const backend = () => (process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite');
 export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+export function agentKey() {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url');
+  return { privateKey, base58: base58.encode(raw) };
+}
+
+/**
+ * An agent runtime on `url`: a PAT exchanged for a session bound to a fresh key, and a supply of
+ * checkout requests each with its own Ed25519 signature and Idempotency-Key, all signed before the
+ * clock starts (the replay cache accepts each exactly once).
+ */
+/**
+ * One agent runtime per PAT (tenant), each on its own host of `network` (the PAT exchange is
+ * limited per client IP; such a gateway trusts X-Forwarded-For), requests taken round-robin.
+ */
+export async function spreadWrites(url: string, pats: string[], network: string, count = 30_000): Promise<() => RequestSpec> {
+  const each = await Promise.all(pats.map((p, n) => signedWrites(url, p, Math.ceil(count / pats.length), `${network}.${n + 1}`)));
+  let n = 0;
+  return () => each[n++ % each.length]!();
+}
+
+export async function signedWrites(url: string, pat: string, count = 30_000, clientIp?: string): Promise<() => RequestSpec> {
+  const key = agentKey();
+  const exchange = await fetch(`${url}/api/agent/auth/pat`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(clientIp ? { 'x-forwarded-for': clientIp } : {}) },
+    body: JSON.stringify({ token: pat, session_pubkey: key.base58, label: 'bench' }),
+  }).then((r) => r.json() as Promise<{ access_token?: string }>);
+  if (!exchange.access_token) throw new Error(`PAT exchange failed: ${JSON.stringify(exchange)}`);
+  const path = '/api/agent/checkout/create';
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const requests = Array.from({ length: count }, (): RequestSpec => {
+    const body = JSON.stringify({ amount_cents: 1250, currency: 'usd', recipient: 'did:web:vendor.example', memo: 'bench', reference: randomUUID() });
+    const digest = createHash('sha256').update(body).digest('hex');
+    const signature = sign(null, Buffer.from(`POST\n${path}\n${timestamp}\n${digest}`), key.privateKey).toString('base64');
+    return {
+      method: 'POST',
+      path,
+      body,
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${exchange.access_token}`,
+        'x-agent-timestamp': timestamp,
+        'x-agent-signature': signature,
+        'idempotency-key': randomUUID(),
+      },
+    };
+  });
+  let i = 0;
+  return () => {
+    if (i >= requests.length) throw new Error('ran out of pre-signed requests');
+    return requests[i++]!;
+  };
+}

@@ -12,9 +12,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createHash, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
-import { base58 } from '@scure/base';
-import { freshDatabase, load, runJson, startProcess, type RequestSpec } from './lib.ts';
+import { freshDatabase, load, runJson, signedWrites, startProcess } from './lib.ts';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
@@ -25,37 +23,6 @@ interface Creds {
   tenantId: string;
   organizationId: string;
   pat: string;
-}
-
-/** Checkout requests signed before the clock starts (as bench/run.ts P1 does). */
-async function signedWrites(url: string, pat: string, count = 20_000): Promise<() => RequestSpec> {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url');
-  const exchange = await fetch(`${url}/api/agent/auth/pat`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ token: pat, session_pubkey: base58.encode(raw), label: 'bench' }),
-  }).then((r) => r.json() as Promise<{ access_token: string }>);
-  const path = '/api/agent/checkout/create';
-  const timestamp = String(Math.floor(Date.now() / 1000));
-  const requests = Array.from({ length: count }, (): RequestSpec => {
-    const body = JSON.stringify({ amount_cents: 1250, currency: 'usd', recipient: 'did:web:vendor.example', memo: 'bench', reference: randomUUID() });
-    const digest = createHash('sha256').update(body).digest('hex');
-    return {
-      method: 'POST',
-      path,
-      body,
-      headers: {
-        'content-type': 'application/json',
-        authorization: `Bearer ${exchange.access_token}`,
-        'x-agent-timestamp': timestamp,
-        'x-agent-signature': sign(null, Buffer.from(`POST\n${path}\n${timestamp}\n${digest}`), privateKey).toString('base64'),
-        'idempotency-key': randomUUID(),
-      },
-    };
-  });
-  let i = 0;
-  return () => requests[i++]!;
 }
 
 /** A receiver that answers 200 at once and records, per delivery, the lag since the event's timestamp. */
