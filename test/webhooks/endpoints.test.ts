@@ -238,6 +238,29 @@ describe('the outbox', () => {
     for (const secret of [key.body.api_key, rotated.body.api_key]) expect(JSON.stringify(r.received)).not.toContain(secret);
   });
 
+  it('every dispute case change is a dispute_case.updated event with the case after it; a refused change is none', async () => {
+    const org = await createOrg(gw);
+    const r = await receiver();
+    await endpointFor(org, r, { event_types: ['dispute_case.updated'] });
+    const created = await rest(gw, 'POST', '/v1/disputes/cases', { title: 'Vendor did not deliver', reason: 'No booking confirmation', priority: 'high' }, admin(org));
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const caseId = created.body.case_id as string;
+    expect((await rest(gw, 'POST', `/v1/disputes/cases/${caseId}/notes`, { body: 'Asked the vendor for the booking log.' }, admin(org))).status).toBe(201);
+    expect((await rest(gw, 'POST', `/v1/disputes/cases/${caseId}/assign`, { assignee_id: org.admin.userId }, admin(org))).status).toBe(200);
+    // Refused (no such assignee): audited as denied, announced nowhere.
+    expect((await rest(gw, 'POST', `/v1/disputes/cases/${caseId}/assign`, { assignee_id: 'usr_nobody' }, admin(org))).status).toBeGreaterThanOrEqual(400);
+    await drainDeliveries(gw.runtime);
+    // Deliveries run concurrently, so they arrive in any order.
+    const byChange = Object.fromEntries(eventsOf(r).map((e) => [e.data.change, e]));
+    expect(eventsOf(r)).toHaveLength(3);
+    expect(Object.keys(byChange).sort()).toEqual(['case_assigned', 'case_created', 'note_added']);
+    expect(new Set(eventsOf(r).map((e) => e.type))).toEqual(new Set(['dispute_case.updated']));
+    expect(byChange.case_created.data.dispute_case).toMatchObject({ case_id: caseId, intent_id: null, status: 'open', priority: 'high', assignee_id: null, outcome: null });
+    expect(byChange.case_assigned.data.dispute_case).toMatchObject({ case_id: caseId, status: 'under_review', assignee_id: org.admin.userId });
+    // Note bodies stay out of events.
+    expect(JSON.stringify(r.received)).not.toContain('booking log');
+  });
+
   it('retries a failing receiver with growing delays, then delivers; the deliveries list filters by status', async () => {
     const org = await createOrg(gw);
     let failures = 2;

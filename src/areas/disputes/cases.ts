@@ -11,6 +11,7 @@ import type { FieldPolicy } from '../../kernel/policy.ts';
 import { currency } from '../harbor/intents.ts';
 import { step } from '../harbor/lifecycle.ts';
 import { assertWritable, caseStatus, nextCaseStatus } from './state-machine.ts';
+import type { DisputeCaseChange } from './changes.ts';
 
 /*
  * Dispute cases: organization-scoped case management around Harbor's dispute lifecycle. Every
@@ -178,7 +179,7 @@ async function intentOf(db: Pick<Tx, 'harborIntent'>, tenantId: string, id: stri
   return intent;
 }
 
-const audit = (tx: Tx, ctx: CaseCtx, eventType: string, caseId: string, details: Record<string, unknown>) =>
+const audit = (tx: Tx, ctx: CaseCtx, eventType: DisputeCaseChange, caseId: string, details: Record<string, unknown>) =>
   recordAudit(tx, ctx, { tenantId: ctx.principal.tenantId, eventType: `disputes.${eventType}`, resource: 'dispute_case', resourceId: caseId, details });
 
 // ─── Writes ─────────────────────────────────────────────────────────────────

@@ -3,6 +3,7 @@ import { newId } from '../../crypto/hash.ts';
 import { WebhookError } from './errors.ts';
 import { DEFAULT_TIMEOUT_MS } from './deliver.ts';
 import { FAILING_RULE, formatDuration, renderScheduleTable } from './schedule.ts';
+import { DISPUTE_CASE_CHANGES } from '../disputes/changes.ts';
 
 /**
  * The webhook event catalogue: every event type the gateway sends, the schema of its `data`, an
@@ -385,10 +386,24 @@ const definitions: EventDefinition[] = [
     type: 'dispute_case.updated',
     group: 'Dispute cases',
     title: 'Dispute case updated',
-    description: 'A dispute case was created, assigned, annotated or resolved.',
-    status: 'placeholder',
-    data: z.looseObject({ dispute_case: z.looseObject({ case_id: z.string(), intent_id: z.string().nullable(), status: z.string() }) }),
-    example: { dispute_case: { case_id: 'dsc_6Hn2Vq8Zr1Tm4Kb9', intent_id: '7f2a9b1e-2f66-4f4f-9c6e-8f4b8e85c401', status: 'open' } },
+    description: 'A dispute case was created, linked to its Harbor dispute, assigned, annotated, given evidence, resolved or withdrawn (`change` says which); `dispute_case` is the case after the change. Note bodies and evidence contents are not included.',
+    status: 'stable',
+    data: z.looseObject({
+      dispute_case: z.looseObject({
+        case_id: z.string(),
+        intent_id: z.string().nullable(),
+        status: z.enum(['open', 'under_review', 'resolved', 'withdrawn']),
+        priority: z.enum(['low', 'normal', 'high', 'urgent']),
+        assignee_id: z.string().nullable(),
+        outcome: z.enum(['payee_wins', 'payer_wins', 'split']).nullable(),
+        updated_at: timestamp,
+      }),
+      change: z.enum(DISPUTE_CASE_CHANGES),
+    }),
+    example: {
+      dispute_case: { case_id: 'dsc_6Hn2Vq8Zr1Tm4Kb9', intent_id: '7f2a9b1e-2f66-4f4f-9c6e-8f4b8e85c401', status: 'under_review', priority: 'high', assignee_id: 'usr_3Fq8Lm2Vx9Tb4Kc1', outcome: null, updated_at: T1 },
+      change: 'case_assigned',
+    },
   },
   {
     type: 'signal.review_status.changed',

@@ -5,6 +5,7 @@ import type { ApiKey, HarborIntent } from '../../generated/prisma/client.ts';
 import { observeDomainEvents, type DomainEvent } from '../../kernel/events.ts';
 import { transactionMemo } from '../../db/request-transaction.ts';
 import { apiKeyStatus } from '../identity/api-keys.ts';
+import { DISPUTE_CASE_CHANGES } from '../disputes/changes.ts';
 import { createEvent, intentEventType, INTENT_STATES, type Environment, type EventEnvelope } from './catalog.ts';
 
 /*
@@ -193,6 +194,7 @@ const AUDIT_EVENTS: Record<string, string> = {
   'api_key.revoked': 'api_key.revoked',
   'guardrail.policy_updated': 'guardrail.policy_version.created',
   'settlement.config_updated': 'settlement.config_version.created',
+  ...Object.fromEntries(DISPUTE_CASE_CHANGES.map((change) => [`disputes.${change}`, 'dispute_case.updated'])),
 };
 
 async function onAuditEvent(tx: Tx, ctx: ServiceContext, event: AuditEvent): Promise<void> {
@@ -209,6 +211,14 @@ async function onAuditEvent(tx: Tx, ctx: ServiceContext, event: AuditEvent): Pro
         const row = await tx.settlementConfigVersion.findUnique({ where: { tenantId_version: { tenantId: event.tenantId, version: Number(resourceId) } } });
         if (!row) throw new Error(`settlement configuration version ${resourceId} is not readable in its transaction`);
         return { settlement_config: { version: row.version, allowed_rails: row.allowedRails, default_rail: row.defaultRail, created_at: row.createdAt.toISOString() } };
+      }
+      if (type === 'dispute_case.updated') {
+        const row = await tx.disputeCase.findFirst({ where: { id: resourceId, tenantId: event.tenantId } });
+        if (!row) throw new Error(`dispute case ${resourceId} is not readable in its transaction`);
+        return {
+          dispute_case: { case_id: row.id, intent_id: row.intentId, status: row.status, priority: row.priority, assignee_id: row.assigneeId, outcome: row.outcome, updated_at: row.updatedAt.toISOString() },
+          change: event.eventType.slice('disputes.'.length),
+        };
       }
       if (type === 'guardrail.policy_version.created') {
         const row = await tx.guardrailPolicyVersion.findUnique({ where: { tenantId_version: { tenantId: event.tenantId, version: Number(resourceId) } } });
