@@ -139,8 +139,12 @@ describe('review roles and limits', () => {
   it('the review log is provenance: GET /audit filters by the operator’s keyed hash and never shows the DID', async () => {
     const page = await get(env.gw, env.org, `/audit?operator_did=${enc(OP)}&limit=2`);
     expect(page.body).toMatchObject({ tenant_id: env.actor.tenantId, limit: 2, offset: 0, next_offset: 2 });
-    expect(page.body.items.map((i: { event_type: string }) => i.event_type)).toEqual(['signal.review.review_outcome_recorded', 'signal.review.review_open_requested']);
-    expect(page.body.items[0].details.operator_did).toBe(bucketHash(env.gw.runtime.keys.hmacSecret, OP));
+    // The outcome closed the case: its status change is audited with it (same instant on this clock).
+    type Item = { event_type: string; resource: string; details: Record<string, unknown> };
+    const byType = Object.fromEntries(page.body.items.map((i: Item) => [i.event_type, i])) as Record<string, Item>;
+    expect(Object.keys(byType).sort()).toEqual(['signal.review.review_outcome_recorded', 'signal.review_status.changed']);
+    expect(byType['signal.review_status.changed']).toMatchObject({ resource: 'signal_review_event', details: { review_status: 'closed', previous_review_status: 'open' } });
+    expect(byType['signal.review.review_outcome_recorded']!.details.operator_did).toBe(bucketHash(env.gw.runtime.keys.hmacSecret, OP));
     expect(JSON.stringify(page.body)).not.toContain(OP);
     const all = await get(env.gw, env.org, `/audit?operator_did=${enc(OP)}&limit=200`);
     expect(all.body.items.filter((i: { event_type: string }) => i.event_type === 'signal.snapshot.recorded')).toHaveLength(4);

@@ -261,6 +261,25 @@ describe('the outbox', () => {
     expect(JSON.stringify(r.received)).not.toContain('booking log');
   });
 
+  it('an operator review case that changes state is a signal.review_status.changed event; a review event that keeps it is none', async () => {
+    const org = await createOrg(gw);
+    const r = await receiver();
+    await endpointFor(org, r, { event_types: ['signal.review_status.changed'] });
+    const payee = 'did:example:reviewed-payee';
+    await createIntent(gw, await harborActor(gw, org), { payeeDid: payee });
+    const review = (body: Record<string, unknown>) => rest(gw, 'POST', `/signal/v1/operators/${encodeURIComponent(payee)}/review-events`, body, admin(org));
+    expect((await review({ event_type: 'review_open_requested', summary: 'Customer complaint' })).status).toBe(202);
+    expect((await review({ event_type: 'review_open_requested', summary: 'Second complaint, same case' })).status).toBe(202);
+    expect((await review({ event_type: 'false_positive', summary: 'Checked: legitimate' })).status).toBe(202);
+    await drainDeliveries(gw.runtime);
+    const events = eventsOf(r).map((e) => e.data).sort((a, b) => (a.review_status === 'open' ? -1 : b.review_status === 'open' ? 1 : 0));
+    expect(events).toEqual([
+      { operator_did: payee, review_status: 'open', previous_review_status: 'none', review_outcome: 'none', review_reasons: ['MANUAL_REVIEW'] },
+      { operator_did: payee, review_status: 'closed', previous_review_status: 'open', review_outcome: 'false_positive', review_reasons: ['MANUAL_REVIEW'] },
+    ]);
+    expect(JSON.stringify(r.received)).not.toContain('Customer complaint');
+  });
+
   it('retries a failing receiver with growing delays, then delivers; the deliveries list filters by status', async () => {
     const org = await createOrg(gw);
     let failures = 2;

@@ -12,7 +12,7 @@ import { disputeBaselineAt, disputeBaselineFrom, FRAUD_SIGNAL_VERSION, type Disp
 import { metricsReliability, releaseGateConfigResponse, criticalHoldEligibility, type ReleaseGateMode } from './model/gate.ts';
 import { isoTime, type SignalEvent } from './model/history.ts';
 import { computeFraudMetrics, FRAUD_LOOKBACK_MS, FRAUD_METRICS_WINDOWS, fraudSignalsResponse, operatorFraudView, parseFraudWindow, parseQueueQuery, reviewQueueItem, reviewStatusResponse, selectReviewQueue } from './model/metrics.ts';
-import { flagsToRecord, labelsFrom, normalizeReviewRequest, reviewEventResponse, throttleReviewRequest, type NormalizedReviewRequest, type ReviewEventRecord } from './model/review.ts';
+import { flagsToRecord, foldReviewCase, labelsFrom, normalizeReviewRequest, reviewEventResponse, throttleReviewRequest, type NormalizedReviewRequest, type ReviewEventRecord } from './model/review.ts';
 import { boundEvents, gateMode, latestSnapshot, latestSnapshots, operatorKnown, reviewEvents } from './store.ts';
 import { PRIMARY_SCORE_VERSION } from './versions.ts';
 
@@ -79,11 +79,18 @@ export async function loadTenantViews(ctx: SignalCtx) {
   return { mode, nowMs, views: await tenantViews(db, ctx.principal.tenantId, nowMs, mode) };
 }
 
-/** Insert review events and their audit events (a throttled attempt is recorded too). */
+/**
+ * Insert review events and their audit events (a throttled attempt is recorded too). When the
+ * event moves the operator's review case to another state, that is audited as
+ * `signal.review_status.changed` too (the webhook outbox announces it).
+ */
 async function appendReview(tx: Tx, ctx: ServiceContext, tenantId: string, event: ReviewEventRecord & { requestedEventType: string; nextEligibleAt?: string }, actor?: { type: string; id: string | null }) {
+  const history = await reviewEvents(tx, tenantId, event.operatorDid);
+  const before = foldReviewCase(event.operatorDid, history);
+  const id = newId('srv');
   await tx.signalReviewEvent.create({
     data: {
-      id: newId('srv'),
+      id,
       tenantId,
       operatorDid: event.operatorDid,
       eventType: event.eventType,
@@ -114,6 +121,24 @@ async function appendReview(tx: Tx, ctx: ServiceContext, tenantId: string, event
     },
     ...(actor ? { actor } : {}),
   });
+  const after = foldReviewCase(event.operatorDid, [...history, event]);
+  if (after.review_state !== before.review_state) {
+    await recordAudit(tx, ctx, {
+      tenantId,
+      eventType: 'signal.review_status.changed',
+      // The review event that moved it: audit rows never carry an operator's DID in clear.
+      resource: 'signal_review_event',
+      resourceId: id,
+      details: {
+        operator_did: event.operatorDid,
+        review_status: after.review_state,
+        previous_review_status: before.review_state,
+        review_outcome: after.review_outcome,
+        review_reasons: after.review_reasons,
+      },
+      ...(actor ? { actor } : {}),
+    });
+  }
 }
 
 /**

@@ -5,6 +5,9 @@ import { DEFAULT_TIMEOUT_MS } from './deliver.ts';
 import { FAILING_RULE, formatDuration, renderScheduleTable } from './schedule.ts';
 import { DISPUTE_CASE_CHANGES } from '../disputes/changes.ts';
 
+/** The states of an operator's Signal review case (src/areas/signal/model/review.ts). */
+const REVIEW_STATES = ['none', 'open', 'in_review', 'closed'] as const;
+
 /**
  * The webhook event catalogue: every event type the gateway sends, the schema of its `data`, an
  * example, and the envelope around it. Each `data` schema is a zod schema: `createEvent` parses the
@@ -409,10 +412,17 @@ const definitions: EventDefinition[] = [
     type: 'signal.review_status.changed',
     group: 'Signal',
     title: 'Operator review status changed',
-    description: "An operator's Signal review state changed.",
-    status: 'placeholder',
-    data: z.looseObject({ operator_did: z.string(), review_status: z.string() }),
-    example: { operator_did: 'did:web:tools.example.com', review_status: 'under_review' },
+    description:
+      "An operator's Signal review case moved to another state (`none`, `open`, `in_review`, `closed`): a high or critical fraud signal or a requested review opened it, an outcome closed it. Its reasons are signal codes and review reasons, never evidence.",
+    status: 'stable',
+    data: z.looseObject({
+      operator_did: z.string(),
+      review_status: z.enum(REVIEW_STATES),
+      previous_review_status: z.enum(REVIEW_STATES),
+      review_outcome: z.string(),
+      review_reasons: z.array(z.string()),
+    }),
+    example: { operator_did: 'did:web:tools.example.com', review_status: 'open', previous_review_status: 'none', review_outcome: 'none', review_reasons: ['FRAUD_REVIEW', 'VELOCITY_SPIKE'] },
   },
 ];
 

@@ -195,6 +195,7 @@ const AUDIT_EVENTS: Record<string, string> = {
   'guardrail.policy_updated': 'guardrail.policy_version.created',
   'settlement.config_updated': 'settlement.config_version.created',
   ...Object.fromEntries(DISPUTE_CASE_CHANGES.map((change) => [`disputes.${change}`, 'dispute_case.updated'])),
+  'signal.review_status.changed': 'signal.review_status.changed',
 };
 
 async function onAuditEvent(tx: Tx, ctx: ServiceContext, event: AuditEvent): Promise<void> {
@@ -211,6 +212,13 @@ async function onAuditEvent(tx: Tx, ctx: ServiceContext, event: AuditEvent): Pro
         const row = await tx.settlementConfigVersion.findUnique({ where: { tenantId_version: { tenantId: event.tenantId, version: Number(resourceId) } } });
         if (!row) throw new Error(`settlement configuration version ${resourceId} is not readable in its transaction`);
         return { settlement_config: { version: row.version, allowed_rails: row.allowedRails, default_rail: row.defaultRail, created_at: row.createdAt.toISOString() } };
+      }
+      if (type === 'signal.review_status.changed') {
+        // The audit details are the announcement, except the operator, which audit redaction keys:
+        // it is read from the review event that moved the case.
+        const row = await tx.signalReviewEvent.findFirst({ where: { id: resourceId, tenantId: event.tenantId }, select: { operatorDid: true } });
+        if (!row) throw new Error(`signal review event ${resourceId} is not readable in its transaction`);
+        return { ...(event.details as Record<string, unknown>), operator_did: row.operatorDid };
       }
       if (type === 'dispute_case.updated') {
         const row = await tx.disputeCase.findFirst({ where: { id: resourceId, tenantId: event.tenantId } });
