@@ -381,7 +381,7 @@ const definitions: EventDefinition[] = [
     group: 'Settlement configuration',
     title: 'Settlement configuration version created',
     description: 'A tenant admin saved a new settlement configuration version.',
-    status: 'placeholder',
+    status: 'stable',
     data: z.looseObject({ settlement_config: z.looseObject({ version: z.number().int().min(1), allowed_rails: z.array(z.string()), created_at: timestamp }) }),
     example: { settlement_config: { version: 2, allowed_rails: ['stripe_connect', 'x402_usdc_base'], created_at: T0 } },
   },
