@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -63,4 +65,25 @@ export function runScript(args: string[], env: Record<string, string>): Promise<
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     child.on('exit', (code) => resolve({ code, output }));
   });
+}
+
+/**
+ * `npm run bootstrap` of one organization into a fresh data directory, then the gateway on it:
+ * the running process with the sandbox API key the bootstrap printed. `dispose()` stops it and
+ * removes the directory.
+ */
+export async function startBootstrapped(org: string, email: string): Promise<RunningServer & { apiKey: string; dispose(): Promise<void> }> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'paybond-bootstrapped-'));
+  const boot = await runScript(['scripts/bootstrap.ts', '--org', org, '--email', email], { DATA_DIR: dataDir });
+  const apiKey = /paybond_sk_sandbox_\S+/.exec(boot.output)?.[0];
+  if (boot.code !== 0 || !apiKey) throw new Error(`bootstrap failed (${boot.code}):\n${boot.output}`);
+  const server = await startServer({ DATA_DIR: dataDir });
+  return {
+    ...server,
+    apiKey,
+    async dispose() {
+      await server.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }

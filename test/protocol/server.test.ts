@@ -1,33 +1,25 @@
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { createLocalJWKSet, flattenedVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/crypto/canonical-json.ts';
 import { signMandate } from '../../src/areas/protocol/mandate.ts';
 import { TENANT_ID } from '../../src/areas/protocol/wire.ts';
-import { runScript, startServer, type RunningServer } from '../helpers/server.ts';
+import { startBootstrapped } from '../helpers/server.ts';
 
 /**
  * The SDK's protocol-v2 and key/policy/trace calls against a freshly started gateway process
  * (`npm run build` first), with the SDK's exact request shapes and the fields its parsers need.
  */
 const mandates = JSON.parse(fs.readFileSync(new URL('../fixtures/kit/mandates.json', import.meta.url), 'utf8'));
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'paybond-protocol-'));
-let server: RunningServer;
+let server: Awaited<ReturnType<typeof startBootstrapped>>;
 let apiKey: string;
 
 beforeAll(async () => {
-  const boot = await runScript(['scripts/bootstrap.ts', '--org', 'Protocol Co', '--email', 'admin@protocol.test'], { DATA_DIR: dataDir });
-  expect(boot.code, boot.output).toBe(0);
-  apiKey = /paybond_sk_sandbox_\S+/.exec(boot.output)![0];
-  server = await startServer({ DATA_DIR: dataDir });
+  server = await startBootstrapped('Protocol Co', 'admin@protocol.test');
+  apiKey = server.apiKey;
 }, 120_000);
-afterAll(async () => {
-  await server?.stop();
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => server?.dispose());
 
 async function call(method: string, route: string, body?: unknown, headers: Record<string, string> = {}, bearer: string | null = apiKey) {
   const response = await fetch(`${server.url}${route}`, {

@@ -1,8 +1,5 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runScript, startServer, type RunningServer } from '../helpers/server.ts';
+import { startBootstrapped } from '../helpers/server.ts';
 import { sdkBootstrap, sdkEvidence, sdkVerify } from './sdk-contract.ts';
 
 /**
@@ -10,20 +7,14 @@ import { sdkBootstrap, sdkEvidence, sdkVerify } from './sdk-contract.ts';
  * the SDK's exact request shapes: principal, guardrail bootstrap (bearer only), the spend guard's
  * capability check (Harbor headers), decision completion, then evidence after the tool call.
  */
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'paybond-sandbox-'));
-let server: RunningServer;
+let server: Awaited<ReturnType<typeof startBootstrapped>>;
 let apiKey: string;
 
 beforeAll(async () => {
-  const boot = await runScript(['scripts/bootstrap.ts', '--org', 'Sandbox Co', '--email', 'admin@sandbox.test'], { DATA_DIR: dataDir });
-  expect(boot.code, boot.output).toBe(0);
-  apiKey = /paybond_sk_sandbox_\S+/.exec(boot.output)![0];
-  server = await startServer({ DATA_DIR: dataDir });
+  server = await startBootstrapped('Sandbox Co', 'admin@sandbox.test');
+  apiKey = server.apiKey;
 }, 120_000);
-afterAll(async () => {
-  await server?.stop();
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => server?.dispose());
 
 async function call(method: string, route: string, body?: unknown, headers: Record<string, string> = {}) {
   const response = await fetch(`${server.url}${route}`, {
